@@ -1,0 +1,354 @@
+// Package imds serves AWS credentials on an HTTP API that the AWS SDKs and
+// the AWS CLI take for the EC2 instance metadata service, version 2.
+//
+// It implements the part of IMDS that credential providers use: session
+// tokens (PUT /latest/api/token), the role list and credential documents
+// under iam/security-credentials[-extended]/, and the region paths. Paths are
+// matched after collapsing duplicate and trailing slashes, and the handler
+// never redirects: clients differ in how they join the endpoint and the path,
+// and some follow no redirects.
+//
+// The package knows nothing of keyrings or STS. It asks a Source for the
+// credentials to serve and answers from whatever that returns.
+package imds
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"path"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+)
+
+// Header names of the IMDSv2 protocol.
+const (
+	TokenHeader    = "X-Aws-Ec2-Metadata-Token"
+	TokenTTLHeader = "X-Aws-Ec2-Metadata-Token-Ttl-Seconds"
+)
+
+// MaxTokenTTL is the longest token lifetime a client may ask for, as on EC2.
+const MaxTokenTTL = 6 * time.Hour
+
+// timeLayout is how IMDS writes times. botocore rejects fractional seconds.
+const timeLayout = "2006-01-02T15:04:05Z"
+
+// Credentials are what the handler serves to a client.
+type Credentials struct {
+	AccessKeyID     string
+	SecretAccessKey string
+	SessionToken    string
+	Expiration      time.Time
+	// LastUpdated is when the credentials were obtained.
+	LastUpdated time.Time
+}
+
+// Identity describes what the handler serves, independent of whether
+// credentials are available right now.
+type Identity struct {
+	// RoleName is listed under iam/security-credentials/. It must be a valid
+	// IAM role name: botocore puts it into the next URL unescaped.
+	RoleName string
+	// AccountID enables the iam/security-credentials-extended/ paths. When
+	// empty, those paths answer 404, which clients take as "not supported".
+	AccountID string
+	// Region is served on the placement and instance-identity paths. When
+	// empty, those paths answer 404.
+	Region string
+}
+
+// Source supplies the credentials the handler serves. Both methods are
+// called on the request path and must answer from memory.
+type Source interface {
+	Identity() Identity
+	// Credentials returns the credentials to serve. An *UnavailableError
+	// tells the client why there are none.
+	Credentials(ctx context.Context) (Credentials, error)
+}
+
+// UnavailableError is returned by a Source that has no credentials to serve.
+// The handler passes Code and Message to the client in the credential
+// document, the way EC2 reports a role it cannot assume; aws-sdk-go-v2 shows
+// both to the user.
+type UnavailableError struct {
+	Code    string
+	Message string
+}
+
+func (e *UnavailableError) Error() string { return e.Code + ": " + e.Message }
+
+// Options adjust a Handler. The zero value is IMDSv2-only with the real clock.
+type Options struct {
+	// AllowIMDSv1 lets GET requests without a token through. A request that
+	// carries an invalid token is refused either way.
+	AllowIMDSv1 bool
+	// Now returns the current time. Nil means time.Now.
+	Now func() time.Time
+	// Logger receives refusals at debug level. Nil discards them.
+	Logger *slog.Logger
+}
+
+// Stats counts what the handler has answered since it was created.
+type Stats struct {
+	TokensIssued      uint64 `json:"tokens_issued"`
+	TokenRequests     uint64 `json:"token_requests"`      // GETs that carried a valid token
+	V1Requests        uint64 `json:"v1_requests"`         // GETs served without a token
+	CredentialsServed uint64 `json:"credentials_served"`  // credential documents with Code "Success"
+	Unavailable       uint64 `json:"credentials_refused"` // credential documents reporting an error
+	Unauthorized      uint64 `json:"unauthorized"`        // 401: missing, invalid or expired token
+	Refused           uint64 `json:"refused"`             // refused by a security check
+}
+
+type counters struct {
+	tokensIssued, tokenRequests, v1Requests  atomic.Uint64
+	credentialsServed, unavailable           atomic.Uint64
+	unauthorized, refused                    atomic.Uint64
+}
+
+// Handler is the IMDS HTTP API. Create one with NewHandler.
+type Handler struct {
+	src    Source
+	opts   Options
+	tokens *tokenMinter
+	router chi.Router
+	count  counters
+}
+
+// NewHandler returns the IMDS API serving credentials from src.
+func NewHandler(src Source, opts Options) *Handler {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{src: src, opts: opts, tokens: newTokenMinter()}
+
+	r := chi.NewRouter()
+	r.NotFound(notFound)
+	r.MethodNotAllowed(func(w http.ResponseWriter, _ *http.Request) {
+		writeText(w, http.StatusMethodNotAllowed, "method not allowed")
+	})
+	r.Put("/latest/api/token", h.putToken)
+	r.Group(func(r chi.Router) {
+		r.Use(h.requireToken)
+		r.Get("/latest/meta-data/iam/security-credentials", h.roleList(false))
+		r.Get("/latest/meta-data/iam/security-credentials/{role}", h.credentials(false))
+		r.Get("/latest/meta-data/iam/security-credentials-extended", h.roleList(true))
+		r.Get("/latest/meta-data/iam/security-credentials-extended/{role}", h.credentials(true))
+		r.Get("/latest/meta-data/placement/availability-zone", h.availabilityZone)
+		r.Get("/latest/meta-data/placement/region", h.region)
+		r.Get("/latest/dynamic/instance-identity/document", h.identityDocument)
+	})
+	h.router = r
+	return h
+}
+
+// Stats returns the handler's counters.
+func (h *Handler) Stats() Stats {
+	c := &h.count
+	return Stats{
+		TokensIssued:      c.tokensIssued.Load(),
+		TokenRequests:     c.tokenRequests.Load(),
+		V1Requests:        c.v1Requests.Load(),
+		CredentialsServed: c.credentialsServed.Load(),
+		Unavailable:       c.unavailable.Load(),
+		Unauthorized:      c.unauthorized.Load(),
+		Refused:           c.refused.Load(),
+	}
+}
+
+// ServeHTTP refuses requests that fail a security check, then routes the
+// rest by their normalised path.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if status, reason := refusal(r); status != 0 {
+		h.count.refused.Add(1)
+		h.opts.Logger.Debug("imds: refused request", "reason", reason, "method", r.Method, "remote", r.RemoteAddr)
+		writeText(w, status, http.StatusText(status))
+		return
+	}
+	// "//latest/meta-data/iam/security-credentials/" and every other
+	// spelling clients produce become "/latest/meta-data/iam/security-credentials".
+	r.URL.Path = path.Clean("/" + r.URL.Path)
+	r.URL.RawPath = ""
+	h.router.ServeHTTP(w, r)
+}
+
+func (h *Handler) putToken(w http.ResponseWriter, r *http.Request) {
+	if _, ok := r.Header[http.CanonicalHeaderKey("X-Forwarded-For")]; ok {
+		// EC2 refuses forwarded token requests: a proxy or an SSRF-prone
+		// app must not be able to obtain a token for a remote caller.
+		h.count.refused.Add(1)
+		writeText(w, http.StatusForbidden, http.StatusText(http.StatusForbidden))
+		return
+	}
+	ttl, ok := parseTTL(r.Header.Get(TokenTTLHeader))
+	if !ok {
+		writeText(w, http.StatusBadRequest, "bad request: "+TokenTTLHeader+" must be a whole number of seconds from 1 to 21600")
+		return
+	}
+	token := h.tokens.issue(h.opts.Now().Add(ttl))
+	h.count.tokensIssued.Add(1)
+	w.Header().Set(TokenTTLHeader, strconv.Itoa(int(ttl/time.Second)))
+	writeText(w, http.StatusOK, token)
+}
+
+func parseTTL(s string) (time.Duration, bool) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || time.Duration(n)*time.Second > MaxTokenTTL {
+		return 0, false
+	}
+	return time.Duration(n) * time.Second, true
+}
+
+// requireToken lets a request through when it carries a valid token, or
+// none while IMDSv1 is allowed.
+func (h *Handler) requireToken(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		values, present := r.Header[TokenHeader]
+		switch {
+		case present && len(values) == 1 && h.tokens.valid(values[0], h.opts.Now()):
+			h.count.tokenRequests.Add(1)
+		case !present && h.opts.AllowIMDSv1:
+			h.count.v1Requests.Add(1)
+		default:
+			h.count.unauthorized.Add(1)
+			writeText(w, http.StatusUnauthorized, http.StatusText(http.StatusUnauthorized))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (h *Handler) roleList(extended bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := h.src.Identity()
+		if id.RoleName == "" || (extended && id.AccountID == "") {
+			notFound(w, r)
+			return
+		}
+		// The bare name, no newline: botocore appends it to the next URL as is.
+		writeText(w, http.StatusOK, id.RoleName)
+	}
+}
+
+// credentialDocument is the body of iam/security-credentials[-extended]/ROLE.
+// Field order and names follow EC2's own answer.
+type credentialDocument struct {
+	Code            string `json:"Code"`
+	Message         string `json:"Message,omitempty"`
+	LastUpdated     string `json:"LastUpdated"`
+	Type            string `json:"Type,omitempty"`
+	AccessKeyID     string `json:"AccessKeyId,omitempty"`
+	SecretAccessKey string `json:"SecretAccessKey,omitempty"`
+	Token           string `json:"Token,omitempty"`
+	Expiration      string `json:"Expiration,omitempty"`
+	AccountID       string `json:"AccountId,omitempty"`
+}
+
+func (h *Handler) credentials(extended bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := h.src.Identity()
+		if id.RoleName == "" || chi.URLParam(r, "role") != id.RoleName || (extended && id.AccountID == "") {
+			notFound(w, r)
+			return
+		}
+		creds, err := h.src.Credentials(r.Context())
+		if err != nil {
+			var unavailable *UnavailableError
+			if !errors.As(err, &unavailable) {
+				unavailable = &UnavailableError{Code: "InternalError", Message: err.Error()}
+			}
+			h.count.unavailable.Add(1)
+			// 200, as EC2 answers for a role it cannot assume: clients
+			// then read the body, and Go's SDK shows Code and Message.
+			writeJSON(w, credentialDocument{
+				Code:        unavailable.Code,
+				Message:     unavailable.Message,
+				LastUpdated: h.opts.Now().UTC().Format(timeLayout),
+			})
+			return
+		}
+		doc := credentialDocument{
+			Code:            "Success",
+			LastUpdated:     creds.LastUpdated.UTC().Format(timeLayout),
+			Type:            "AWS-HMAC",
+			AccessKeyID:     creds.AccessKeyID,
+			SecretAccessKey: creds.SecretAccessKey,
+			Token:           creds.SessionToken,
+			Expiration:      creds.Expiration.UTC().Format(timeLayout),
+		}
+		if extended {
+			doc.AccountID = id.AccountID
+		}
+		h.count.credentialsServed.Add(1)
+		writeJSON(w, doc)
+	}
+}
+
+func (h *Handler) availabilityZone(w http.ResponseWriter, r *http.Request) {
+	region := h.src.Identity().Region
+	if region == "" {
+		notFound(w, r)
+		return
+	}
+	// The AWS CLI takes the region to be the zone minus its last letter.
+	writeText(w, http.StatusOK, region+"a")
+}
+
+func (h *Handler) region(w http.ResponseWriter, r *http.Request) {
+	region := h.src.Identity().Region
+	if region == "" {
+		notFound(w, r)
+		return
+	}
+	writeText(w, http.StatusOK, region)
+}
+
+type identityDocument struct {
+	AccountID        string `json:"accountId,omitempty"`
+	AvailabilityZone string `json:"availabilityZone"`
+	Region           string `json:"region"`
+}
+
+func (h *Handler) identityDocument(w http.ResponseWriter, r *http.Request) {
+	id := h.src.Identity()
+	if id.Region == "" {
+		notFound(w, r)
+		return
+	}
+	writeJSON(w, identityDocument{AccountID: id.AccountID, AvailabilityZone: id.Region + "a", Region: id.Region})
+}
+
+func notFound(w http.ResponseWriter, _ *http.Request) {
+	writeText(w, http.StatusNotFound, http.StatusText(http.StatusNotFound))
+}
+
+func writeText(w http.ResponseWriter, status int, body string) {
+	hdr := w.Header()
+	hdr.Set("Content-Type", "text/plain")
+	hdr.Set("Content-Length", strconv.Itoa(len(body)))
+	hdr.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(body))
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		writeText(w, http.StatusInternalServerError, http.StatusText(http.StatusInternalServerError))
+		return
+	}
+	hdr := w.Header()
+	// EC2 labels every metadata answer text/plain, JSON documents included.
+	hdr.Set("Content-Type", "text/plain")
+	hdr.Set("Content-Length", strconv.Itoa(len(body)))
+	hdr.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}

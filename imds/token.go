@@ -1,0 +1,76 @@
+package imds
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"time"
+)
+
+// Token layout, before base64url encoding:
+//
+//	[0:8)   expiry, Unix seconds, big endian
+//	[8:40)  256 random bits, so no two tokens are alike
+//	[40:72) HMAC-SHA256 of bytes [0:40) under the handler's key
+//
+// Tokens are checked, not looked up: the handler keeps no table that a
+// client could grow, and a restart (new key) invalidates every token, as a
+// reboot does on EC2. Clients re-fetch a token on 401.
+const (
+	tokenExpiryLen = 8
+	tokenNonceLen  = 32
+	tokenMACLen    = sha256.Size
+	tokenRawLen    = tokenExpiryLen + tokenNonceLen + tokenMACLen
+)
+
+var tokenEncoding = base64.RawURLEncoding
+
+// tokenMinter issues and checks IMDSv2 session tokens.
+type tokenMinter struct {
+	key [32]byte
+}
+
+func newTokenMinter() *tokenMinter {
+	m := &tokenMinter{}
+	if _, err := rand.Read(m.key[:]); err != nil {
+		panic("imds: no randomness for the token key: " + err.Error())
+	}
+	return m
+}
+
+// issue returns a token that is valid until expires.
+func (m *tokenMinter) issue(expires time.Time) string {
+	var raw [tokenRawLen]byte
+	binary.BigEndian.PutUint64(raw[:tokenExpiryLen], uint64(expires.Unix()))
+	if _, err := rand.Read(raw[tokenExpiryLen : tokenExpiryLen+tokenNonceLen]); err != nil {
+		panic("imds: no randomness for a token: " + err.Error())
+	}
+	m.sign(raw[:tokenExpiryLen+tokenNonceLen], raw[tokenExpiryLen+tokenNonceLen:])
+	return tokenEncoding.EncodeToString(raw[:])
+}
+
+// valid reports whether token was issued by m and has not expired at now.
+func (m *tokenMinter) valid(token string, now time.Time) bool {
+	if tokenEncoding.EncodedLen(tokenRawLen) != len(token) {
+		return false
+	}
+	var raw [tokenRawLen]byte
+	if n, err := tokenEncoding.Decode(raw[:], []byte(token)); err != nil || n != tokenRawLen {
+		return false
+	}
+	var want [tokenMACLen]byte
+	m.sign(raw[:tokenExpiryLen+tokenNonceLen], want[:])
+	if !hmac.Equal(want[:], raw[tokenExpiryLen+tokenNonceLen:]) {
+		return false
+	}
+	expires := int64(binary.BigEndian.Uint64(raw[:tokenExpiryLen]))
+	return now.Unix() < expires
+}
+
+func (m *tokenMinter) sign(msg, out []byte) {
+	mac := hmac.New(sha256.New, m.key[:])
+	mac.Write(msg)
+	mac.Sum(out[:0])
+}
