@@ -105,9 +105,9 @@ type Stats struct {
 }
 
 type counters struct {
-	tokensIssued, tokenRequests, v1Requests  atomic.Uint64
-	credentialsServed, unavailable           atomic.Uint64
-	unauthorized, refused                    atomic.Uint64
+	tokensIssued, tokenRequests, v1Requests atomic.Uint64
+	credentialsServed, unavailable          atomic.Uint64
+	unauthorized, refused                   atomic.Uint64
 }
 
 // Handler is the IMDS HTTP API. Create one with NewHandler.
