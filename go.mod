@@ -9,4 +9,7 @@ require (
 	github.com/go-chi/chi/v5 v5.5.0
 )
 
-require github.com/aws/aws-sdk-go-v2 v1.48.0 // indirect
+require (
+	github.com/aws/aws-sdk-go-v2 v1.48.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+)

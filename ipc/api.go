@@ -1,0 +1,148 @@
+// Package ipc is the private control channel between the mfad command and
+// its daemon: HTTP with JSON bodies over a Unix socket that only the user can
+// reach. This file holds what both sides share: the wire types, the paths and
+// where the socket lives.
+package ipc
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+)
+
+// Host is the HTTP Host of every request on the socket. The server refuses
+// any other, so nothing that was not written for mfad gets an answer.
+const Host = "mfad.local"
+
+// Paths of the control API.
+const (
+	PathStatus = "/v1/status"
+	PathUnlock = "/v1/unlock"
+	PathLock   = "/v1/lock"
+)
+
+// SocketEnv names the environment variable that overrides the socket path.
+const SocketEnv = "MFAD_SOCKET"
+
+// Profile states in a Status.
+const (
+	StateLocked   = "locked"
+	StateUnlocked = "unlocked"
+)
+
+// Status is the daemon's answer to PathStatus.
+type Status struct {
+	Version string `json:"version"`
+	PID     int    `json:"pid"`
+	// IMDSEndpoint is the value for AWS_EC2_METADATA_SERVICE_ENDPOINT,
+	// ending in a slash.
+	IMDSEndpoint string `json:"imds_endpoint"`
+	// IMDSProfile is the profile served on IMDSEndpoint.
+	IMDSProfile string          `json:"imds_profile"`
+	Profiles    []ProfileStatus `json:"profiles"`
+	// IMDS counts the requests the IMDS endpoint has answered.
+	IMDS IMDSStats `json:"imds"`
+}
+
+// ProfileStatus is the state of one profile's MFA session.
+type ProfileStatus struct {
+	Name  string `json:"name"`
+	State string `json:"state"`
+	// Expiration is when the session ends, RFC 3339, or empty when locked.
+	Expiration string `json:"expiration"`
+	MFASerial  string `json:"mfa_serial,omitempty"`
+	// LastError is why the last unlock failed, if it did.
+	LastError string `json:"last_error,omitempty"`
+}
+
+// IMDSStats counts what the IMDS endpoint has answered.
+type IMDSStats struct {
+	TokensIssued      uint64 `json:"tokens_issued"`
+	TokenRequests     uint64 `json:"token_requests"`
+	V1Requests        uint64 `json:"v1_requests"`
+	CredentialsServed uint64 `json:"credentials_served"`
+	CredentialsLocked uint64 `json:"credentials_refused"`
+	Unauthorized      uint64 `json:"unauthorized"`
+	Refused           uint64 `json:"refused"`
+}
+
+// UnlockRequest asks the daemon to start an MFA session with a code.
+type UnlockRequest struct {
+	Profile string `json:"profile"`
+	Code    string `json:"code"`
+}
+
+// UnlockResponse reports a started MFA session.
+type UnlockResponse struct {
+	Profile    string `json:"profile"`
+	Expiration string `json:"expiration"` // RFC 3339
+}
+
+// LockRequest asks the daemon to forget a profile's MFA session.
+type LockRequest struct {
+	Profile string `json:"profile"`
+}
+
+// LockResponse reports whether there was a session to forget.
+type LockResponse struct {
+	Profile   string `json:"profile"`
+	WasLocked bool   `json:"was_locked"`
+}
+
+// Kinds of Error, so that a client can tell failures apart without reading
+// their text.
+const (
+	KindBadRequest      = "bad_request"
+	KindInvalidCode     = "invalid_code"
+	KindCodeUsed        = "code_used"
+	KindProfileNotFound = "profile_not_found"
+	KindNoMFASerial     = "no_mfa_serial"
+	KindNoKeys          = "no_keys"
+	KindKeyring         = "keyring"
+	KindSTS             = "sts"
+	KindBusy            = "busy"
+	KindInternal        = "internal"
+)
+
+// Error is a failure the daemon reports: what went wrong, and what to do.
+type Error struct {
+	Status  int    `json:"-"`
+	Kind    string `json:"kind"`
+	Message string `json:"error"`
+	Hint    string `json:"hint,omitempty"`
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// DefaultSocketPath returns where the daemon listens: $MFAD_SOCKET, else
+// mfad/mfad.sock in $XDG_RUNTIME_DIR, else in a per-user directory under the
+// system's temporary directory.
+func DefaultSocketPath() string {
+	if p := os.Getenv(SocketEnv); p != "" {
+		return p
+	}
+	if dir := os.Getenv("XDG_RUNTIME_DIR"); dir != "" {
+		return filepath.Join(dir, "mfad", "mfad.sock")
+	}
+	// Another user could create this directory first; listen and dial
+	// both check that it is ours and private before trusting it.
+	return filepath.Join(os.TempDir(), "mfad-"+strconv.Itoa(os.Getuid()), "mfad.sock")
+}
+
+// NotRunningError is returned when no daemon answers on the socket.
+type NotRunningError struct {
+	Socket string
+	Err    error
+}
+
+func (e *NotRunningError) Error() string {
+	return fmt.Sprintf("failed to connect to mfad at %s: is it running?", e.Socket)
+}
+
+func (e *NotRunningError) Unwrap() error { return e.Err }
+
+// Hint tells the user how to start the daemon.
+func (e *NotRunningError) Hint() string {
+	return "start it with `mfad serve`, or set " + SocketEnv + " to the socket of a running daemon"
+}

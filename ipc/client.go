@@ -1,0 +1,128 @@
+package ipc
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+)
+
+// Client talks to the daemon. The zero value uses DefaultSocketPath.
+type Client struct {
+	// Socket is the daemon's socket path; empty means DefaultSocketPath().
+	Socket string
+
+	once sync.Once
+	http *http.Client
+}
+
+// Status returns the daemon's state.
+func (c *Client) Status(ctx context.Context) (*Status, error) {
+	var st Status
+	return &st, c.send(ctx, http.MethodGet, PathStatus, nil, &st)
+}
+
+// Unlock starts an MFA session for a profile with a one-time code.
+func (c *Client) Unlock(ctx context.Context, profile, code string) (*UnlockResponse, error) {
+	var resp UnlockResponse
+	return &resp, c.send(ctx, http.MethodPost, PathUnlock, UnlockRequest{Profile: profile, Code: code}, &resp)
+}
+
+// Lock forgets a profile's MFA session.
+func (c *Client) Lock(ctx context.Context, profile string) (*LockResponse, error) {
+	var resp LockResponse
+	return &resp, c.send(ctx, http.MethodPost, PathLock, LockRequest{Profile: profile}, &resp)
+}
+
+func (c *Client) socket() string {
+	if c.Socket != "" {
+		return c.Socket
+	}
+	return DefaultSocketPath()
+}
+
+// send makes one request and decodes a 200 answer into out, or the error
+// the daemon reported.
+func (c *Client) send(ctx context.Context, method, path string, in, out any) error {
+	c.once.Do(func() {
+		c.http = &http.Client{Transport: &http.Transport{DialContext: c.dial}}
+	})
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+Host+path, body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		// Dial errors arrive wrapped in *url.Error; unwrap to ours.
+		var notRunning *NotRunningError
+		if errors.As(err, &notRunning) {
+			return notRunning
+		}
+		var refused *untrustedSocketError
+		if errors.As(err, &refused) {
+			return refused
+		}
+		return fmt.Errorf("failed to talk to mfad: %w", err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
+	if err != nil {
+		return fmt.Errorf("failed to read mfad's answer: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		e := &Error{Status: resp.StatusCode}
+		if json.Unmarshal(data, e) != nil || e.Message == "" {
+			e.Kind, e.Message = KindInternal, fmt.Sprintf("mfad answered %s", resp.Status)
+		}
+		return e
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("failed to decode mfad's answer: %w", err)
+	}
+	return nil
+}
+
+// untrustedSocketError is returned when the socket or the process behind it
+// is not the user's: a code must never go to another user's process.
+type untrustedSocketError struct{ msg string }
+
+func (e *untrustedSocketError) Error() string { return e.msg }
+
+func (c *Client) dial(ctx context.Context, _, _ string) (net.Conn, error) {
+	path := c.socket()
+	if err := checkSocketOwner(path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, &NotRunningError{Socket: path, Err: err}
+		}
+		return nil, &untrustedSocketError{err.Error()}
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		return nil, &NotRunningError{Socket: path, Err: err}
+	}
+	uid, err := peerUID(conn)
+	if err != nil || uid != os.Getuid() {
+		conn.Close()
+		return nil, &untrustedSocketError{"refusing to talk to the process behind " + path + ": it is not yours"}
+	}
+	return conn, nil
+}
