@@ -6,6 +6,7 @@ package ipc
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -145,4 +146,26 @@ func (e *NotRunningError) Unwrap() error { return e.Err }
 // Hint tells the user how to start the daemon.
 func (e *NotRunningError) Hint() string {
 	return "start it with `mfad serve`, or set " + SocketEnv + " to the socket of a running daemon"
+}
+
+// NewError returns an Error of kind with the HTTP status that kind travels with.
+func NewError(kind, message, hint string) *Error {
+	status := http.StatusBadRequest
+	switch kind {
+	case KindInvalidCode, KindNoMFASerial:
+		status = http.StatusUnprocessableEntity
+	case KindCodeUsed:
+		status = http.StatusConflict
+	case KindProfileNotFound, KindNoKeys:
+		status = http.StatusNotFound
+	case KindKeyring:
+		status = http.StatusServiceUnavailable
+	case KindSTS:
+		status = http.StatusBadGateway
+	case KindBusy:
+		status = http.StatusTooManyRequests
+	case KindInternal:
+		status = http.StatusInternalServerError
+	}
+	return &Error{Status: status, Kind: kind, Message: message, Hint: hint}
 }

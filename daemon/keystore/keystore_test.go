@@ -1,0 +1,238 @@
+package keystore
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mfad/mfad/ipc"
+)
+
+const (
+	testKeyID  = "AKIAIOSFODNN7EXAMPLE"
+	testSecret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+)
+
+func fileStore(t *testing.T, dir, passphrase string) *Store {
+	t.Helper()
+	s, err := Open(Options{Backend: "file", FileDir: dir, Passphrase: func(string) (string, error) { return passphrase, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// exercise runs the keystore's whole life against s.
+func exercise(t *testing.T, s *Store) {
+	t.Helper()
+	keys, err := ParseKeys(" "+testKeyID+"\n", testSecret+"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Keys("work"); kindOf(err) != ipc.KindNoKeys {
+		t.Fatalf("keys before add: %v, want no_keys", err)
+	}
+	if err := s.PutKeys("work", keys); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutKeys("play", keys); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Keys("work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.AccessKeyID != testKeyID || got.SecretAccessKey.Reveal() != testSecret {
+		t.Fatalf("read back %s / wrong secret", got.AccessKeyID)
+	}
+	profiles, err := s.Profiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(profiles, ",") != "play,work" {
+		t.Fatalf("profiles %v", profiles)
+	}
+	if err := s.RemoveKeys("work"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Keys("work"); kindOf(err) != ipc.KindNoKeys {
+		t.Fatalf("keys after remove: %v", err)
+	}
+	if err := s.RemoveKeys("work"); kindOf(err) != ipc.KindNoKeys {
+		t.Fatalf("second remove: %v", err)
+	}
+	if err := s.RemoveKeys("play"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func kindOf(err error) string {
+	var e *ipc.Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return ""
+}
+
+func TestFileBackend(t *testing.T) {
+	dir := t.TempDir()
+	s := fileStore(t, dir, "correct horse")
+	exercise(t, s)
+
+	keys, _ := ParseKeys(testKeyID, testSecret)
+	if err := s.PutKeys("default", keys); err != nil {
+		t.Fatal(err)
+	}
+	// Another process with the same passphrase reads them back.
+	if got, err := fileStore(t, dir, "correct horse").Keys("default"); err != nil || got.AccessKeyID != testKeyID {
+		t.Fatalf("reopened: %v", err)
+	}
+	// Nothing readable on disk.
+	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() {
+			return err
+		}
+		data, _ := os.ReadFile(p)
+		if strings.Contains(string(data), testSecret) || strings.Contains(string(data), testKeyID) {
+			t.Errorf("%s holds the key in plain text", p)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v", p, fi.Mode().Perm())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	_, err = fileStore(t, dir, "wrong").Keys("default")
+	var e *ipc.Error
+	if !errors.As(err, &e) || !strings.Contains(e.Message, "wrong passphrase") {
+		t.Fatalf("wrong passphrase: %v", err)
+	}
+}
+
+func TestFileBackendWithoutPassphrase(t *testing.T) {
+	t.Setenv("XDG_DATA_HOME", t.TempDir())
+	t.Setenv(BackendEnv, "file")
+	os.Unsetenv(PassphraseEnv)
+	opts, err := EnvOptions(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := ParseKeys(testKeyID, testSecret)
+	err = s.PutKeys("default", keys)
+	var e *ipc.Error
+	if !errors.As(err, &e) || !strings.Contains(e.Hint, PassphraseEnv) {
+		t.Fatalf("no passphrase: %v, want advice naming %s", err, PassphraseEnv)
+	}
+
+	t.Setenv(PassphraseEnv, "from env")
+	opts, _ = EnvOptions(nil)
+	if s, err = Open(opts); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutKeys("default", keys); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(os.Getenv("XDG_DATA_HOME"), "mfad", "keyring")); err != nil {
+		t.Fatalf("file keyring not under the data directory: %v", err)
+	}
+}
+
+func TestUnknownBackend(t *testing.T) {
+	_, err := Open(Options{Backend: "floppy"})
+	var e *ipc.Error
+	if !errors.As(err, &e) || !strings.Contains(e.Hint, "secret-service") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestParseKeys(t *testing.T) {
+	for _, tc := range []struct {
+		id, secret, wantMsg string
+	}{
+		{"ASIAIOSFODNN7EXAMPLE", testSecret, "temporary session key"},
+		{"AKIA123", testSecret, "does not look like an access key ID"},
+		{"akiaiosfodnn7example", testSecret, "does not look like an access key ID"},
+		{testKeyID, "short", "does not look like a secret access key"},
+		{testKeyID, strings.Repeat("x", 39) + "!", "does not look like a secret access key"},
+	} {
+		_, err := ParseKeys(tc.id, tc.secret)
+		if err == nil || !strings.Contains(err.Error(), tc.wantMsg) {
+			t.Errorf("ParseKeys(%q, …) = %v, want %q", tc.id, err, tc.wantMsg)
+		}
+		if err != nil && strings.Contains(err.Error(), tc.secret) && len(tc.secret) > 8 {
+			t.Errorf("error repeats the secret: %v", err)
+		}
+	}
+}
+
+// childEnv marks a test process started by runChild.
+const childEnv = "MFAD_KEYSTORE_TEST_CHILD"
+
+// runChild runs the test named name in a new process of this test binary,
+// under prefix (a command that runs the rest of its arguments) and with env
+// added. The keyring library looks for D-Bus when the process starts, so a
+// test of the D-Bus backends needs a process started inside the bus.
+func runChild(t *testing.T, name string, prefix []string, env ...string) {
+	t.Helper()
+	args := append(prefix, os.Args[0], "-test.run=^"+name+"$", "-test.v")
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = append(os.Environ(), append(env, childEnv+"=1")...)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: "+name) {
+		t.Fatalf("%s in a child process: %v\n%s", name, err, out)
+	}
+}
+
+// TestSecretService runs the keystore against the real Secret Service:
+// gnome-keyring on a private D-Bus session, its login collection unlocked
+// the way a desktop login does.
+func TestSecretService(t *testing.T) {
+	if os.Getenv(childEnv) != "" {
+		s, err := Open(Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Backend() != "secret-service" {
+			t.Fatalf("default backend with a Secret Service running: %s", s.Backend())
+		}
+		exercise(t, s)
+		return
+	}
+	for _, tool := range []string{"dbus-run-session", "gnome-keyring-daemon"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is needed for this test: install the dbus and gnome-keyring packages (.ci/test does)", tool)
+		}
+	}
+	home := t.TempDir()
+	script := `echo -n test-login-password | gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec "$@"`
+	runChild(t, "TestSecretService", []string{"dbus-run-session", "--", "sh", "-c", script, "sh"},
+		"HOME="+home, "XDG_DATA_HOME="+filepath.Join(home, "data"), "XDG_RUNTIME_DIR="+home)
+}
+
+// TestFallbackToFile checks that without any reachable OS keyring the
+// default is the encrypted file, not a failure.
+func TestFallbackToFile(t *testing.T) {
+	if os.Getenv(childEnv) != "" {
+		s, err := Open(Options{FileDir: t.TempDir(), Passphrase: func(string) (string, error) { return "pw", nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Backend() != "file" {
+			t.Fatalf("default backend without D-Bus: %s", s.Backend())
+		}
+		exercise(t, s)
+		return
+	}
+	runChild(t, "TestFallbackToFile", nil,
+		"DBUS_SESSION_BUS_ADDRESS=unix:path="+filepath.Join(t.TempDir(), "no-bus"), "XDG_RUNTIME_DIR="+t.TempDir())
+}
