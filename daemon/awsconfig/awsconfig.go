@@ -1,0 +1,97 @@
+// Package awsconfig reads a profile from the AWS shared config files
+// (~/.aws/config, or the file AWS_CONFIG_FILE names) with the SDK's own
+// loader, so mfad understands them exactly as the AWS CLI and SDKs do.
+package awsconfig
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/mfad/mfad/ipc"
+)
+
+// Profile is what mfad needs to know of one profile.
+type Profile struct {
+	Name string
+	// MFASerial is the ARN of the IAM user's MFA device (mfa_serial).
+	MFASerial string
+	// Region is the profile's region, or the one the environment sets.
+	Region string
+	// AccountID is the account of the MFA device, when mfa_serial is an ARN.
+	AccountID string
+
+	// sdk is the SDK configuration for the profile: region, and endpoints
+	// from AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL or the config file.
+	// Its credentials are deliberately none: mfad supplies keys itself.
+	sdk aws.Config
+}
+
+// SDKConfig returns the SDK configuration for calling AWS as this profile,
+// with the given credentials. It never falls back to the SDK's default
+// credential chain, which could find mfad itself through IMDS.
+func (p *Profile) SDKConfig(creds aws.CredentialsProvider) aws.Config {
+	cfg := p.sdk.Copy()
+	cfg.Credentials = creds
+	return cfg
+}
+
+// ConfigFile returns the path of the shared config file in use.
+func ConfigFile() string {
+	if f := os.Getenv("AWS_CONFIG_FILE"); f != "" {
+		return f
+	}
+	return filepath.Join("~", ".aws", "config")
+}
+
+// Load reads profile name.
+func Load(ctx context.Context, name string) (*Profile, error) {
+	cfg, err := config.LoadDefaultConfig(ctx,
+		config.WithSharedConfigProfile(name),
+		config.WithCredentialsProvider(aws.AnonymousCredentials{}),
+	)
+	if err != nil {
+		var missing config.SharedConfigProfileNotExistError
+		if errors.As(err, &missing) {
+			return nil, NotFoundError(name)
+		}
+		return nil, ipc.NewError(ipc.KindProfileNotFound,
+			"failed to read profile "+name+" from "+ConfigFile()+": "+err.Error(),
+			"fix the AWS config file; `aws configure list --profile "+name+"` shows how the AWS CLI reads it")
+	}
+	p := &Profile{Name: name, Region: cfg.Region, sdk: cfg}
+	for _, src := range cfg.ConfigSources {
+		if sc, ok := src.(config.SharedConfig); ok {
+			p.MFASerial = strings.TrimSpace(sc.MFASerial)
+		}
+	}
+	if a, err := arn.Parse(p.MFASerial); err == nil {
+		p.AccountID = a.AccountID
+	}
+	return p, nil
+}
+
+// NotFoundError reports a profile that the config files do not define.
+func NotFoundError(name string) *ipc.Error {
+	return ipc.NewError(ipc.KindProfileNotFound,
+		"profile "+name+" is not defined in "+ConfigFile(),
+		"add a [profile "+name+"] section with mfa_serial and region, or pick another with --profile")
+}
+
+// NoMFASerialError reports a profile without mfa_serial.
+func NoMFASerialError(name string) *ipc.Error {
+	section := "[profile " + name + "]"
+	if name == "default" {
+		section = "[default]"
+	}
+	return ipc.NewError(ipc.KindNoMFASerial,
+		"profile "+name+" has no mfa_serial in "+ConfigFile(),
+		"add `mfa_serial = arn:aws:iam::ACCOUNT_ID:mfa/DEVICE_NAME` under "+section+
+			" (the ARN is on the IAM user's Security credentials page)")
+}

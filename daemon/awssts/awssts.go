@@ -1,0 +1,157 @@
+// Package awssts calls AWS STS for mfad and turns its failures into advice
+// a person can act on.
+package awssts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+
+	"github.com/mfad/mfad/daemon/awsconfig"
+	"github.com/mfad/mfad/daemon/keystore"
+	"github.com/mfad/mfad/daemon/secret"
+	"github.com/mfad/mfad/ipc"
+)
+
+// Credentials are temporary credentials from STS.
+type Credentials struct {
+	AccessKeyID     string
+	SecretAccessKey secret.Value
+	SessionToken    secret.Value
+	Expiration      time.Time
+}
+
+// SessionTokenRequest asks for an MFA session.
+type SessionTokenRequest struct {
+	Profile  *awsconfig.Profile
+	Keys     keystore.Keys
+	Code     secret.Value
+	Duration time.Duration
+}
+
+// DefaultTimeout bounds one call to STS.
+const DefaultTimeout = 15 * time.Second
+
+// Client calls STS. The zero value is ready to use.
+type Client struct {
+	// Timeout bounds each call; zero means DefaultTimeout.
+	Timeout time.Duration
+}
+
+// GetSessionToken trades long-term keys and a TOTP code for session
+// credentials. It makes exactly one attempt: a retry would send the same
+// code again, which STS refuses as invalid.
+func (c *Client) GetSessionToken(ctx context.Context, req SessionTokenRequest) (Credentials, error) {
+	timeout := c.Timeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	static := credentials.NewStaticCredentialsProvider(req.Keys.AccessKeyID, req.Keys.SecretAccessKey.Reveal(), "")
+	cfg := req.Profile.SDKConfig(static)
+	cfg.Retryer = func() aws.Retryer { return aws.NopRetryer{} }
+	if cfg.Region == "" {
+		// STS's global endpoint lives in us-east-1.
+		cfg.Region = "us-east-1"
+	}
+	out, err := sts.NewFromConfig(cfg).GetSessionToken(ctx, &sts.GetSessionTokenInput{
+		SerialNumber:    aws.String(req.Profile.MFASerial),
+		TokenCode:       aws.String(req.Code.Reveal()),
+		DurationSeconds: aws.Int32(int32(req.Duration / time.Second)),
+	})
+	if err != nil {
+		return Credentials{}, advise(err, req, timeout, time.Now())
+	}
+	if out.Credentials == nil || out.Credentials.AccessKeyId == nil || out.Credentials.Expiration == nil {
+		return Credentials{}, ipc.NewError(ipc.KindSTS, "STS answered without credentials", "try again; if it persists, check AWS_ENDPOINT_URL_STS")
+	}
+	return Credentials{
+		AccessKeyID:     aws.ToString(out.Credentials.AccessKeyId),
+		SecretAccessKey: secret.New(aws.ToString(out.Credentials.SecretAccessKey)),
+		SessionToken:    secret.New(aws.ToString(out.Credentials.SessionToken)),
+		Expiration:      aws.ToTime(out.Credentials.Expiration),
+	}, nil
+}
+
+var serverTime = regexp.MustCompile(`\((\d{8}T\d{6}Z) [-+] 15 min\.\)`)
+
+// advise turns an STS failure into one line that says what happened and a
+// hint that says what to do.
+func advise(err error, req SessionTokenRequest, timeout time.Duration, now time.Time) error {
+	profile := req.Profile.Name
+	key := secret.MaskKeyID(req.Keys.AccessKeyID)
+	stsErr := func(msg, hint string) error { return ipc.NewError(ipc.KindSTS, msg, hint) }
+
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		code, msg := apiErr.ErrorCode(), apiErr.ErrorMessage()
+		switch {
+		case code == "AccessDenied" && strings.Contains(msg, "invalid MFA one time pass code"):
+			return ipc.NewError(ipc.KindInvalidCode,
+				"AWS refused the MFA code: it is wrong, expired, or was already used",
+				"wait for your authenticator to show the next code, then run `mfad unlock` again")
+		case code == "AccessDenied" && strings.Contains(msg, "unable to validate MFA code"):
+			return stsErr("AWS could not check the code against mfa_serial "+req.Profile.MFASerial+" of profile "+profile,
+				"set mfa_serial in "+awsconfig.ConfigFile()+" to the ARN of this IAM user's MFA device (IAM console → Users → Security credentials)")
+		case code == "AccessDenied" && strings.Contains(msg, "with session credentials"):
+			return stsErr("the key stored for profile "+profile+" ("+key+") is a temporary session key",
+				"store the IAM user's long-term key (AKIA…) with `mfad add --force "+profile+"`")
+		case code == "InvalidClientTokenId":
+			return stsErr("AWS does not know access key "+key+" of profile "+profile+": it was deleted or deactivated",
+				"create a new access key for the IAM user and store it with `mfad add --force "+profile+"`")
+		case code == "SignatureDoesNotMatch" && (strings.Contains(msg, "Signature expired") || strings.Contains(msg, "Signature not yet current")):
+			return stsErr("AWS refused the request because this computer's clock is wrong"+skew(msg, now),
+				"set the clock right (for example `timedatectl set-ntp true`), then unlock again")
+		case code == "SignatureDoesNotMatch":
+			return stsErr("AWS refused the secret access key stored for "+key+" of profile "+profile,
+				"store the right secret with `mfad add --force "+profile+"`")
+		case code == "Throttling" || code == "ThrottlingException" || code == "RequestLimitExceeded":
+			return stsErr("AWS is throttling requests to STS", "wait a minute, then unlock with a new code")
+		case code == "RegionDisabledException":
+			return stsErr("STS is not enabled in region "+req.Profile.Region+" for this account",
+				"activate STS for the region in IAM → Account settings, or set another region for profile "+profile)
+		case code == "ValidationError":
+			return stsErr("STS refused the request: "+msg, "")
+		}
+		return stsErr(fmt.Sprintf("STS failed: %s: %s", code, msg), "")
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return stsErr(fmt.Sprintf("STS did not answer within %s", timeout),
+			"check your network connection; the code may have been used, so wait for the next one")
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) {
+		return stsErr("could not reach STS: "+err.Error(), "check your network connection, then unlock with the next code")
+	}
+	return stsErr("STS call failed: "+err.Error(), "wait for the next code and try again")
+}
+
+// skew reads AWS's time from a "Signature expired" message and says how far
+// this computer's clock is from it.
+func skew(msg string, now time.Time) string {
+	m := serverTime.FindStringSubmatch(msg)
+	if m == nil {
+		return ""
+	}
+	aws, err := time.Parse("20060102T150405Z", m[1])
+	if err != nil {
+		return ""
+	}
+	// AWS only refuses skews over 15 minutes; whole minutes say enough.
+	d := now.Sub(aws).Round(time.Minute)
+	if d < 0 {
+		return fmt.Sprintf(" (%s behind AWS)", -d)
+	}
+	return fmt.Sprintf(" (%s ahead of AWS)", d)
+}

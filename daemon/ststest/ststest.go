@@ -1,0 +1,371 @@
+// Package ststest runs a fake AWS STS for tests, the way net/http/httptest
+// runs a fake server: real HTTP, the Query protocol, XML answers shaped like
+// STS's own. It is as strict as STS where mfad depends on it: it checks the
+// SigV4 signature with the user's secret key, refuses unknown keys, session
+// keys and stale signatures, validates real TOTP codes against the device's
+// seed and refuses a code used before. Tests can make it slow, throttling,
+// failing or broken.
+package ststest
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+)
+
+// User is an IAM user the fake STS knows, with one virtual MFA device.
+type User struct {
+	AccessKeyID     string
+	SecretAccessKey string
+	// MFASerial is the ARN of the user's MFA device.
+	MFASerial string
+	// Seed is the device's base32 TOTP secret.
+	Seed string
+}
+
+// NewUser returns a user of account with fresh random keys and MFA seed.
+func NewUser(account, name string) User {
+	return User{
+		AccessKeyID:     "AKIA" + randomString(16, upperAlnum),
+		SecretAccessKey: randomString(40, secretAlphabet),
+		MFASerial:       "arn:aws:iam::" + account + ":mfa/" + name,
+		Seed:            base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(randomBytes(20)),
+	}
+}
+
+// Code returns the user's TOTP code at t, as an authenticator app shows it.
+func (u User) Code(t time.Time) string {
+	code, err := totp.GenerateCode(u.Seed, t)
+	if err != nil {
+		panic(err)
+	}
+	return code
+}
+
+// Fault is a way for the fake STS to fail.
+type Fault int
+
+const (
+	// NoFault answers normally.
+	NoFault Fault = iota
+	// Throttle answers every request with STS's Throttling error.
+	Throttle
+	// InternalError answers 500 with STS's InternalFailure error.
+	InternalError
+	// Garbage answers 200 with a body that is not XML.
+	Garbage
+	// DropConnection reads the whole request, then closes the connection
+	// without an answer.
+	DropConnection
+)
+
+// Credentials are session credentials the fake STS issued.
+type Credentials struct {
+	AccessKeyID     string
+	SecretAccessKey string
+	SessionToken    string
+	Expiration      time.Time
+	// User is the access key ID of the IAM user they were issued to.
+	User string
+}
+
+// Call records one request that reached the fake STS.
+type Call struct {
+	Action      string
+	AccessKeyID string
+	TokenCode   string
+}
+
+// Server is a running fake STS. Set AWS_ENDPOINT_URL_STS to its URL.
+type Server struct {
+	URL string
+	srv *httptest.Server
+
+	mu    sync.Mutex
+	now   func() time.Time
+	users map[string]User // by access key ID
+	used  map[string]bool // serial + "/" + code
+	fault Fault
+	delay time.Duration
+	calls []Call
+	sess  []Credentials
+}
+
+// NewServer starts a fake STS that knows users.
+func NewServer(users ...User) *Server {
+	s := &Server{now: time.Now, users: map[string]User{}, used: map[string]bool{}}
+	for _, u := range users {
+		s.users[u.AccessKeyID] = u
+	}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	s.URL = s.srv.URL
+	return s
+}
+
+// Close shuts the server down.
+func (s *Server) Close() { s.srv.Close() }
+
+// SetFault makes every following request fail in the way f says.
+func (s *Server) SetFault(f Fault) { s.mu.Lock(); s.fault = f; s.mu.Unlock() }
+
+// SetDelay makes every following request wait d before it is answered.
+func (s *Server) SetDelay(d time.Duration) { s.mu.Lock(); s.delay = d; s.mu.Unlock() }
+
+// SetClock replaces the server's clock.
+func (s *Server) SetClock(now func() time.Time) { s.mu.Lock(); s.now = now; s.mu.Unlock() }
+
+// Calls returns the requests received so far, in order.
+func (s *Server) Calls() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Call(nil), s.calls...)
+}
+
+// Issued returns the session credentials issued so far, in order.
+func (s *Server) Issued() []Credentials {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Credentials(nil), s.sess...)
+}
+
+// apiError is an STS error answer.
+type apiError struct {
+	status  int
+	kind    string // Sender or Receiver
+	code    string
+	message string
+}
+
+// The errors STS returns, with its own wording.
+var (
+	errInvalidCode = &apiError{403, "Sender", "AccessDenied",
+		"MultiFactorAuthentication failed with invalid MFA one time pass code. "}
+	errWrongSerial = &apiError{403, "Sender", "AccessDenied",
+		"MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your MFA serial number is valid and associated with this user."}
+	errSessionCreds = &apiError{403, "Sender", "AccessDenied",
+		"Cannot call GetSessionToken with session credentials"}
+	errUnknownKey = &apiError{403, "Sender", "InvalidClientTokenId",
+		"The security token included in the request is invalid."}
+	errBadSignature = &apiError{403, "Sender", "SignatureDoesNotMatch",
+		"The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."}
+	errMissingAuth = &apiError{403, "Sender", "MissingAuthenticationToken",
+		"Request is missing Authentication Token"}
+	errThrottled = &apiError{400, "Sender", "Throttling", "Rate exceeded"}
+	errInternal  = &apiError{500, "Receiver", "InternalFailure",
+		"The request processing has failed because of an unknown error, exception or failure."}
+)
+
+func validationError(msg string) *apiError {
+	return &apiError{400, "Sender", "ValidationError", "1 validation error detected: " + msg}
+}
+
+var tokenCodePattern = regexp.MustCompile(`^[0-9]{6}$`)
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	fault, delay, now := s.fault, s.delay, s.now()
+	s.mu.Unlock()
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
+
+	form, _ := url.ParseQuery(string(body))
+	call := Call{Action: form.Get("Action"), TokenCode: form.Get("TokenCode")}
+	user, apiErr := s.authenticate(r, body, now)
+	call.AccessKeyID = user.AccessKeyID
+	s.mu.Lock()
+	s.calls = append(s.calls, call)
+	s.mu.Unlock()
+
+	switch fault {
+	case Throttle:
+		writeError(w, errThrottled)
+		return
+	case InternalError:
+		writeError(w, errInternal)
+		return
+	case Garbage:
+		w.Header().Set("Content-Type", "text/xml")
+		io.WriteString(w, "<html><body>upstream proxy error</body")
+		return
+	case DropConnection:
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				conn.Close()
+			}
+		}
+		return
+	}
+	if apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
+	if r.Method != http.MethodPost {
+		writeError(w, &apiError{405, "Sender", "InvalidAction", "Could not find operation for method " + r.Method})
+		return
+	}
+	if form.Get("Version") != "2011-06-15" {
+		writeError(w, &apiError{400, "Sender", "InvalidAction", "Could not find operation " + form.Get("Action") + " for version " + form.Get("Version")})
+		return
+	}
+	switch form.Get("Action") {
+	case "GetSessionToken":
+		s.getSessionToken(w, r, form, user, now)
+	default:
+		writeError(w, &apiError{400, "Sender", "InvalidAction", "Could not find operation " + form.Get("Action") + " for version 2011-06-15"})
+	}
+}
+
+func (s *Server) getSessionToken(w http.ResponseWriter, r *http.Request, form url.Values, user User, now time.Time) {
+	if r.Header.Get("X-Amz-Security-Token") != "" {
+		writeError(w, errSessionCreds)
+		return
+	}
+	duration := 12 * time.Hour
+	if d := form.Get("DurationSeconds"); d != "" {
+		n, err := strconv.Atoi(d)
+		switch {
+		case err != nil:
+			writeError(w, validationError(fmt.Sprintf("Value '%s' at 'durationSeconds' failed to satisfy constraint: Member must be a number", d)))
+			return
+		case n < 900:
+			writeError(w, validationError(fmt.Sprintf("Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900", n)))
+			return
+		case n > 129600:
+			writeError(w, validationError(fmt.Sprintf("Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 129600", n)))
+			return
+		}
+		duration = time.Duration(n) * time.Second
+	}
+	serial, code := form.Get("SerialNumber"), form.Get("TokenCode")
+	if serial != "" || code != "" {
+		if !tokenCodePattern.MatchString(code) {
+			writeError(w, validationError(fmt.Sprintf("Value '%s' at 'tokenCode' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\d]*", code)))
+			return
+		}
+		if serial != user.MFASerial {
+			writeError(w, errWrongSerial)
+			return
+		}
+		ok, _ := totp.ValidateCustom(code, user.Seed, now, totp.ValidateOpts{Period: 30, Skew: 1, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+		s.mu.Lock()
+		reused := s.used[serial+"/"+code]
+		if ok {
+			s.used[serial+"/"+code] = true
+		}
+		s.mu.Unlock()
+		if !ok || reused {
+			writeError(w, errInvalidCode)
+			return
+		}
+	}
+	creds := Credentials{
+		AccessKeyID:     "ASIA" + randomString(16, upperAlnum),
+		SecretAccessKey: randomString(40, secretAlphabet),
+		SessionToken:    "IQoJb3JpZ2luX2VjE" + base64.StdEncoding.EncodeToString(randomBytes(240)),
+		Expiration:      now.Add(duration).UTC().Truncate(time.Second),
+		User:            user.AccessKeyID,
+	}
+	s.mu.Lock()
+	s.sess = append(s.sess, creds)
+	s.mu.Unlock()
+	writeXML(w, http.StatusOK, getSessionTokenResponse{
+		XMLNS: xmlns,
+		Result: credentialsResult{Credentials: xmlCredentials{
+			AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey,
+			SessionToken: creds.SessionToken, Expiration: creds.Expiration.Format(time.RFC3339),
+		}},
+		RequestID: newRequestID(),
+	})
+}
+
+const xmlns = "https://sts.amazonaws.com/doc/2011-06-15/"
+
+type xmlCredentials struct {
+	AccessKeyID     string `xml:"AccessKeyId"`
+	SecretAccessKey string `xml:"SecretAccessKey"`
+	SessionToken    string `xml:"SessionToken"`
+	Expiration      string `xml:"Expiration"`
+}
+
+type credentialsResult struct {
+	Credentials xmlCredentials `xml:"Credentials"`
+}
+
+type getSessionTokenResponse struct {
+	XMLName   xml.Name          `xml:"GetSessionTokenResponse"`
+	XMLNS     string            `xml:"xmlns,attr"`
+	Result    credentialsResult `xml:"GetSessionTokenResult"`
+	RequestID string            `xml:"ResponseMetadata>RequestId"`
+}
+
+type errorResponse struct {
+	XMLName   xml.Name `xml:"ErrorResponse"`
+	XMLNS     string   `xml:"xmlns,attr"`
+	Type      string   `xml:"Error>Type"`
+	Code      string   `xml:"Error>Code"`
+	Message   string   `xml:"Error>Message"`
+	RequestID string   `xml:"RequestId"`
+}
+
+func writeError(w http.ResponseWriter, e *apiError) {
+	writeXML(w, e.status, errorResponse{XMLNS: xmlns, Type: e.kind, Code: e.code, Message: e.message, RequestID: newRequestID()})
+}
+
+func writeXML(w http.ResponseWriter, status int, v any) {
+	body, err := xml.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	w.Header().Set("Content-Type", "text/xml")
+	w.Header().Set("X-Amzn-Requestid", newRequestID())
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+const (
+	upperAlnum     = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+	secretAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+)
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func randomString(n int, alphabet string) string {
+	b := randomBytes(n)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+func newRequestID() string {
+	b := randomBytes(16)
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

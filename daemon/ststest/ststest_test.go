@@ -1,0 +1,75 @@
+package ststest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+)
+
+func client(srv *Server, id, secretKey, token string) *sts.Client {
+	return sts.New(sts.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(srv.URL),
+		Credentials:  credentials.NewStaticCredentialsProvider(id, secretKey, token),
+		Retryer:      aws.NopRetryer{},
+	})
+}
+
+func getSessionToken(c *sts.Client, serial, code string) (*sts.GetSessionTokenOutput, error) {
+	return c.GetSessionToken(context.Background(), &sts.GetSessionTokenInput{SerialNumber: aws.String(serial), TokenCode: aws.String(code)})
+}
+
+func wantAPIError(t *testing.T, err error, code, message string) {
+	t.Helper()
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != code || apiErr.ErrorMessage() != message {
+		t.Fatalf("got %v, want %s: %s", err, code, message)
+	}
+}
+
+func TestCodes(t *testing.T) {
+	u := NewUser("123456789012", "alice")
+	srv := NewServer(u)
+	defer srv.Close()
+	c := client(srv, u.AccessKeyID, u.SecretAccessKey, "")
+
+	code := u.Code(time.Now())
+	out, err := getSessionToken(c, u.MFASerial, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A code is good once.
+	_, err = getSessionToken(c, u.MFASerial, code)
+	wantAPIError(t, err, "AccessDenied", errInvalidCode.message)
+	// A code from ten minutes ago is no good.
+	_, err = getSessionToken(c, u.MFASerial, u.Code(time.Now().Add(-10*time.Minute)))
+	wantAPIError(t, err, "AccessDenied", errInvalidCode.message)
+	_, err = getSessionToken(c, "arn:aws:iam::123456789012:mfa/mallory", u.Code(time.Now()))
+	wantAPIError(t, err, "AccessDenied", errWrongSerial.message)
+	_, err = getSessionToken(c, u.MFASerial, "12345a")
+	wantAPIError(t, err, "ValidationError", "1 validation error detected: Value '12345a' at 'tokenCode' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\d]*")
+
+	// Session credentials cannot start another session.
+	sc := out.Credentials
+	_, err = getSessionToken(client(srv, *sc.AccessKeyId, *sc.SecretAccessKey, *sc.SessionToken), u.MFASerial, u.Code(time.Now().Add(30*time.Second)))
+	wantAPIError(t, err, "AccessDenied", errSessionCreds.message)
+}
+
+func TestAuthentication(t *testing.T) {
+	u := NewUser("123456789012", "alice")
+	srv := NewServer(u)
+	defer srv.Close()
+	_, err := getSessionToken(client(srv, "AKIAUNKNOWNUNKNOWN00", u.SecretAccessKey, ""), u.MFASerial, u.Code(time.Now()))
+	wantAPIError(t, err, "InvalidClientTokenId", errUnknownKey.message)
+	_, err = getSessionToken(client(srv, u.AccessKeyID, "wrong", ""), u.MFASerial, u.Code(time.Now()))
+	wantAPIError(t, err, "SignatureDoesNotMatch", errBadSignature.message)
+	if len(srv.Issued()) != 0 {
+		t.Fatal("credentials issued to a bad signature")
+	}
+}
