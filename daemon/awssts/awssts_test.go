@@ -76,8 +76,10 @@ func TestAdvice(t *testing.T) {
 		maxCalls int
 	}{
 		{name: "wrong code",
-			arrange: func(_ *ststest.Server, u *ststest.User, _ *awsconfig.Profile) { u.Seed = ststest.NewUser("1", "x").Seed },
-			kind:    ipc.KindInvalidCode, message: "wrong, expired, or was already used", hint: "wait for your authenticator to show the next code"},
+			arrange: func(_ *ststest.Server, u *ststest.User, _ *awsconfig.Profile) {
+				u.Seed = ststest.NewUser("1", "x").Seed
+			},
+			kind: ipc.KindInvalidCode, message: "wrong, expired, or was already used", hint: "wait for your authenticator to show the next code"},
 		{name: "wrong serial",
 			arrange: func(_ *ststest.Server, _ *ststest.User, p *awsconfig.Profile) {
 				p.MFASerial = "arn:aws:iam::123456789012:mfa/bob"
