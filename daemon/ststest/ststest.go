@@ -8,6 +8,7 @@
 package ststest
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/base64"
@@ -101,12 +102,14 @@ type Server struct {
 	fault Fault
 	delay time.Duration
 	calls []Call
-	sess  []Credentials
+	// called is closed and replaced at each call, to wake WaitForCalls.
+	called chan struct{}
+	sess   []Credentials
 }
 
 // NewServer starts a fake STS that knows users.
 func NewServer(users ...User) *Server {
-	s := &Server{now: time.Now, users: map[string]User{}, used: map[string]bool{}}
+	s := &Server{now: time.Now, users: map[string]User{}, used: map[string]bool{}, called: make(chan struct{})}
 	for _, u := range users {
 		s.users[u.AccessKeyID] = u
 	}
@@ -132,6 +135,23 @@ func (s *Server) Calls() []Call {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Call(nil), s.calls...)
+}
+
+// WaitForCalls waits until n requests have reached the server, or ctx ends.
+func (s *Server) WaitForCalls(ctx context.Context, n int) error {
+	for {
+		s.mu.Lock()
+		count, called := len(s.calls), s.called
+		s.mu.Unlock()
+		if count >= n {
+			return nil
+		}
+		select {
+		case <-called:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // Issued returns the session credentials issued so far, in order.
@@ -182,6 +202,15 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	fault, delay, now := s.fault, s.delay, s.now()
 	s.mu.Unlock()
+	form, _ := url.ParseQuery(string(body))
+	call := Call{Action: form.Get("Action"), TokenCode: form.Get("TokenCode")}
+	user, apiErr := s.authenticate(r, body, now)
+	call.AccessKeyID = user.AccessKeyID
+	s.mu.Lock()
+	s.calls = append(s.calls, call)
+	close(s.called)
+	s.called = make(chan struct{})
+	s.mu.Unlock()
 	if delay > 0 {
 		select {
 		case <-time.After(delay):
@@ -189,14 +218,6 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-
-	form, _ := url.ParseQuery(string(body))
-	call := Call{Action: form.Get("Action"), TokenCode: form.Get("TokenCode")}
-	user, apiErr := s.authenticate(r, body, now)
-	call.AccessKeyID = user.AccessKeyID
-	s.mu.Lock()
-	s.calls = append(s.calls, call)
-	s.mu.Unlock()
 
 	switch fault {
 	case Throttle:

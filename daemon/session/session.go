@@ -1,0 +1,227 @@
+// Package session keeps each profile's MFA session: it trades a one-time
+// code for session credentials once, then hands those credentials out from
+// memory until they expire or the user locks the profile.
+package session
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/mfad/mfad/daemon/awsconfig"
+	"github.com/mfad/mfad/daemon/awssts"
+	"github.com/mfad/mfad/daemon/keystore"
+	"github.com/mfad/mfad/daemon/secret"
+	"github.com/mfad/mfad/ipc"
+)
+
+// KeySource reads an IAM user's long-term keys.
+type KeySource interface {
+	Keys(profile string) (keystore.Keys, error)
+}
+
+// Issuer obtains MFA sessions from STS.
+type Issuer interface {
+	GetSessionToken(ctx context.Context, req awssts.SessionTokenRequest) (awssts.Credentials, error)
+}
+
+// ProfileLoader reads a profile from the AWS config.
+type ProfileLoader func(ctx context.Context, name string) (*awsconfig.Profile, error)
+
+// DefaultDuration is how long an MFA session lasts: STS's own default for
+// IAM users.
+const DefaultDuration = 12 * time.Hour
+
+// codeMemory is how long a used code is remembered. Codes are valid for 30
+// seconds, and STS accepts one step either side.
+const codeMemory = 3 * time.Minute
+
+// Options configure a Manager.
+type Options struct {
+	Keys     KeySource
+	Profiles ProfileLoader // nil means awsconfig.Load
+	STS      Issuer
+	Now      func() time.Time // nil means time.Now
+	Duration time.Duration    // zero means DefaultDuration
+}
+
+// Manager holds the MFA sessions of all profiles. It is safe for
+// concurrent use; Credentials never waits for STS.
+type Manager struct {
+	opts Options
+
+	// unlocking serialises calls to STS: one GetSessionToken at a time.
+	unlocking sync.Mutex
+
+	mu        sync.RWMutex
+	sessions  map[string]*entry
+	usedCodes map[string]time.Time // serial + "/" + code -> when it was sent
+}
+
+type entry struct {
+	serial     string
+	creds      awssts.Credentials
+	obtainedAt time.Time
+	unlocked   bool
+	lastError  string
+}
+
+// New returns a Manager with every profile locked.
+func New(opts Options) *Manager {
+	if opts.Profiles == nil {
+		opts.Profiles = awsconfig.Load
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Duration == 0 {
+		opts.Duration = DefaultDuration
+	}
+	return &Manager{opts: opts, sessions: map[string]*entry{}, usedCodes: map[string]time.Time{}}
+}
+
+var codePattern = regexp.MustCompile(`^[0-9]{6}$`)
+
+// Unlock starts profile's MFA session with a TOTP code and returns its
+// credentials. Failures are *ipc.Error values that say what to do.
+func (m *Manager) Unlock(ctx context.Context, profile string, code secret.Value) (awssts.Credentials, error) {
+	if !codePattern.MatchString(code.Reveal()) {
+		return awssts.Credentials{}, ipc.NewError(ipc.KindInvalidCode,
+			"an MFA code is the 6 digits your authenticator shows", "run `mfad unlock` again with the current code")
+	}
+	p, err := m.opts.Profiles(ctx, profile)
+	if err != nil {
+		return awssts.Credentials{}, m.failed(profile, err)
+	}
+	if p.MFASerial == "" {
+		return awssts.Credentials{}, m.failed(profile, awsconfig.NoMFASerialError(profile))
+	}
+	keys, err := m.opts.Keys.Keys(profile)
+	if err != nil {
+		return awssts.Credentials{}, m.failed(profile, err)
+	}
+
+	m.unlocking.Lock()
+	defer m.unlocking.Unlock()
+	// Remember the code before it leaves: whatever STS answers, even
+	// nothing, it must never be sent again.
+	if !m.claimCode(p.MFASerial, code.Reveal()) {
+		return awssts.Credentials{}, m.failed(profile, ipc.NewError(ipc.KindCodeUsed,
+			"that code was already used", "wait for your authenticator to show the next code, then run `mfad unlock` again"))
+	}
+	creds, err := m.opts.STS.GetSessionToken(ctx, awssts.SessionTokenRequest{
+		Profile: p, Keys: keys, Code: code, Duration: m.opts.Duration,
+	})
+	if err != nil {
+		return awssts.Credentials{}, m.failed(profile, err)
+	}
+	m.mu.Lock()
+	m.sessions[profile] = &entry{serial: p.MFASerial, creds: creds, obtainedAt: m.opts.Now(), unlocked: true}
+	m.mu.Unlock()
+	return creds, nil
+}
+
+// claimCode records code as used and reports whether it was new.
+func (m *Manager) claimCode(serial, code string) bool {
+	now := m.opts.Now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, at := range m.usedCodes {
+		if now.Sub(at) > codeMemory {
+			delete(m.usedCodes, k)
+		}
+	}
+	key := serial + "/" + code
+	if _, used := m.usedCodes[key]; used {
+		return false
+	}
+	m.usedCodes[key] = now
+	return true
+}
+
+// failed records err as profile's last error and returns it.
+func (m *Manager) failed(profile string, err error) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := m.sessions[profile]
+	if e == nil {
+		e = &entry{}
+		m.sessions[profile] = e
+	}
+	e.lastError = err.Error()
+	return err
+}
+
+// Lock forgets profile's session and reports whether it had one.
+func (m *Manager) Lock(profile string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := m.sessions[profile]
+	if e == nil || !e.unlocked {
+		return false
+	}
+	was := m.opts.Now().Before(e.creds.Expiration)
+	*e = entry{serial: e.serial}
+	return was
+}
+
+// LockedError is returned by Credentials for a profile without a live session.
+type LockedError struct {
+	Profile string
+	// Expired is when the last session ended, if it ended by expiring.
+	Expired time.Time
+}
+
+func (e *LockedError) Error() string {
+	if !e.Expired.IsZero() {
+		return fmt.Sprintf("the MFA session of profile %s expired at %s; run `mfad unlock --profile %s`",
+			e.Profile, e.Expired.Local().Format(time.DateTime), e.Profile)
+	}
+	return fmt.Sprintf("the MFA session of profile %s is locked; run `mfad unlock --profile %s`", e.Profile, e.Profile)
+}
+
+// Credentials returns profile's session credentials and when they were
+// obtained, or a *LockedError. Expiry is judged by the wall clock at each
+// call, so a laptop that slept past it wakes up locked.
+func (m *Manager) Credentials(profile string) (awssts.Credentials, time.Time, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	e := m.sessions[profile]
+	if e == nil || !e.unlocked {
+		return awssts.Credentials{}, time.Time{}, &LockedError{Profile: profile}
+	}
+	if !m.opts.Now().Before(e.creds.Expiration) {
+		return awssts.Credentials{}, time.Time{}, &LockedError{Profile: profile, Expired: e.creds.Expiration}
+	}
+	return e.creds, e.obtainedAt, nil
+}
+
+// Status reports on the given profiles and every other one the manager has
+// seen, sorted by name.
+func (m *Manager) Status(profiles ...string) []ipc.ProfileStatus {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	names := slices.Clone(profiles)
+	for name := range m.sessions {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	now := m.opts.Now()
+	out := make([]ipc.ProfileStatus, 0, len(names))
+	for _, name := range names {
+		st := ipc.ProfileStatus{Name: name, State: ipc.StateLocked}
+		if e := m.sessions[name]; e != nil {
+			st.MFASerial, st.LastError = e.serial, e.lastError
+			if e.unlocked && now.Before(e.creds.Expiration) {
+				st.State = ipc.StateUnlocked
+				st.Expiration = e.creds.Expiration.UTC().Format(time.RFC3339)
+			}
+		}
+		out = append(out, st)
+	}
+	return out
+}

@@ -1,0 +1,188 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mfad/mfad/daemon/awssts"
+	"github.com/mfad/mfad/daemon/keystore"
+	"github.com/mfad/mfad/daemon/secret"
+	"github.com/mfad/mfad/daemon/ststest"
+	"github.com/mfad/mfad/ipc"
+)
+
+type memKeys map[string]keystore.Keys
+
+func (m memKeys) Keys(profile string) (keystore.Keys, error) {
+	k, ok := m[profile]
+	if !ok {
+		return keystore.Keys{}, keystore.NoKeysError(profile)
+	}
+	return k, nil
+}
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+type fixture struct {
+	m     *Manager
+	sts   *ststest.Server
+	user  ststest.User
+	clock *clock
+}
+
+func setup(t *testing.T) *fixture {
+	t.Helper()
+	user := ststest.NewUser("123456789012", "alice")
+	srv := ststest.NewServer(user)
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	cfg := "[default]\nregion = eu-west-1\nmfa_serial = " + user.MFASerial + "\n[profile nomfa]\nregion = eu-west-1\n[profile nokeys]\nmfa_serial = " + user.MFASerial + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
+	t.Setenv("AWS_ENDPOINT_URL_STS", srv.URL)
+	keys := keystore.Keys{AccessKeyID: user.AccessKeyID, SecretAccessKey: secret.New(user.SecretAccessKey)}
+	c := &clock{t: time.Now()}
+	m := New(Options{Keys: memKeys{"default": keys, "nomfa": keys}, STS: &awssts.Client{}, Now: c.now})
+	return &fixture{m: m, sts: srv, user: user, clock: c}
+}
+
+func kind(err error) string {
+	var e *ipc.Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return ""
+}
+
+func TestUnlockServeLock(t *testing.T) {
+	f := setup(t)
+	if _, _, err := f.m.Credentials("default"); !errors.As(err, new(*LockedError)) {
+		t.Fatalf("before unlock: %v", err)
+	}
+	code := f.user.Code(time.Now())
+	creds, err := f.m.Unlock(context.Background(), "default", secret.New(code))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.sts.Issued()[0].AccessKeyID; creds.AccessKeyID != got {
+		t.Fatalf("unlock returned %s, STS issued %s", creds.AccessKeyID, got)
+	}
+	served, _, err := f.m.Credentials("default")
+	if err != nil || served.AccessKeyID != creds.AccessKeyID {
+		t.Fatalf("served %v, %v", served.AccessKeyID, err)
+	}
+	st := f.m.Status()
+	if len(st) != 1 || st[0].State != ipc.StateUnlocked || st[0].Expiration != creds.Expiration.UTC().Format(time.RFC3339) {
+		t.Fatalf("status %+v", st)
+	}
+
+	// The same code again is refused here; STS never sees it twice.
+	_, err = f.m.Unlock(context.Background(), "default", secret.New(code))
+	if kind(err) != ipc.KindCodeUsed {
+		t.Fatalf("reused code: %v", err)
+	}
+	if n := len(f.sts.Calls()); n != 1 {
+		t.Fatalf("STS saw %d calls, want 1", n)
+	}
+	// The failed attempt did not lock the live session.
+	if _, _, err := f.m.Credentials("default"); err != nil {
+		t.Fatalf("session lost after a refused code: %v", err)
+	}
+
+	if !f.m.Lock("default") {
+		t.Fatal("Lock reported no session")
+	}
+	if _, _, err := f.m.Credentials("default"); !errors.As(err, new(*LockedError)) || !strings.Contains(err.Error(), "mfad unlock") {
+		t.Fatalf("after lock: %v", err)
+	}
+	if f.m.Lock("default") {
+		t.Fatal("second Lock reported a session")
+	}
+}
+
+func TestSessionExpiresByWallClock(t *testing.T) {
+	f := setup(t)
+	creds, err := f.m.Unlock(context.Background(), "default", secret.New(f.user.Code(time.Now())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The machine sleeps past the expiry: no timer fires, the next
+	// request finds the session over.
+	f.clock.add(time.Until(creds.Expiration) + time.Second)
+	_, _, err = f.m.Credentials("default")
+	var locked *LockedError
+	if !errors.As(err, &locked) || !locked.Expired.Equal(creds.Expiration) || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("after expiry: %v", err)
+	}
+	if st := f.m.Status(); st[0].State != ipc.StateLocked || st[0].Expiration != "" {
+		t.Fatalf("status after expiry %+v", st)
+	}
+}
+
+func TestUnlockRefusals(t *testing.T) {
+	f := setup(t)
+	for _, tc := range []struct {
+		profile, code, kind string
+	}{
+		{"default", "12345", ipc.KindInvalidCode},
+		{"default", "abcdef", ipc.KindInvalidCode},
+		{"nomfa", "123456", ipc.KindNoMFASerial},
+		{"nokeys", "123456", ipc.KindNoKeys},
+		{"missing", "123456", ipc.KindProfileNotFound},
+	} {
+		_, err := f.m.Unlock(context.Background(), tc.profile, secret.New(tc.code))
+		if kind(err) != tc.kind {
+			t.Errorf("%s %s: %v, want %s", tc.profile, tc.code, err, tc.kind)
+		}
+	}
+	if n := len(f.sts.Calls()); n != 0 {
+		t.Fatalf("STS called %d times for requests that could not succeed", n)
+	}
+	for _, st := range f.m.Status() {
+		if st.LastError == "" {
+			t.Errorf("%s: no last error recorded", st.Name)
+		}
+	}
+}
+
+// TestCredentialsNeverWaitForSTS reads credentials while an unlock is stuck
+// on a slow STS.
+func TestCredentialsNeverWaitForSTS(t *testing.T) {
+	f := setup(t)
+	if _, err := f.m.Unlock(context.Background(), "default", secret.New(f.user.Code(time.Now()))); err != nil {
+		t.Fatal(err)
+	}
+	f.sts.SetDelay(time.Hour)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() {
+		_, err := f.m.Unlock(ctx, "default", secret.New(f.user.Code(time.Now().Add(30*time.Second))))
+		done <- err
+	}()
+	if err := f.sts.WaitForCalls(context.Background(), 2); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.m.Credentials("default"); err != nil {
+		t.Fatalf("credentials during a pending unlock: %v", err)
+	}
+	_ = f.m.Status()
+	cancel()
+	if err := <-done; err == nil {
+		t.Fatal("cancelled unlock succeeded")
+	}
+}
