@@ -148,6 +148,9 @@ type storedKeys struct {
 
 // PutKeys stores keys for profile, replacing any there were.
 func (s *Store) PutKeys(profile string, k Keys) error {
+	if err := s.checkPassphrase(); err != nil {
+		return err
+	}
 	data, err := json.Marshal(storedKeys{k.AccessKeyID, k.SecretAccessKey.Reveal()})
 	if err != nil {
 		return err
@@ -160,6 +163,21 @@ func (s *Store) PutKeys(profile string, k Keys) error {
 		KeychainNotTrustApplication: false,
 	}
 	return s.wrap("store keys for profile "+profile, s.do(func() error { return s.ring.Set(item) }))
+}
+
+// checkPassphrase makes sure, before the file backend encrypts anything,
+// that its passphrase opens the keys already there: a mistyped passphrase
+// would otherwise store keys that the daemon can never read.
+func (s *Store) checkPassphrase() error {
+	if s.backend != string(keyring.FileBackend) {
+		return nil
+	}
+	profiles, err := s.Profiles()
+	if err != nil || len(profiles) == 0 {
+		return err
+	}
+	_, err = s.Keys(profiles[0])
+	return err
 }
 
 // Keys returns the keys stored for profile. An *ipc.Error of kind
@@ -306,7 +324,25 @@ func EnvOptions(ask func(prompt string) (string, error)) (Options, error) {
 				"the encrypted key file in "+fileDir+" needs its passphrase, and there is no terminal to ask on",
 				"set "+PassphraseEnv+", or run the command in a terminal")
 		}
-		return ask("passphrase for the encrypted key file in " + fileDir)
+		if entries, _ := os.ReadDir(fileDir); len(entries) > 0 {
+			return ask("passphrase for the encrypted keys in " + fileDir)
+		}
+		// A new file keyring: a typo now would lock the keys away for good.
+		first, err := ask("choose a passphrase to encrypt keys in " + fileDir)
+		if err != nil {
+			return "", err
+		}
+		if first == "" {
+			return "", ipc.NewError(ipc.KindKeyring, "the passphrase is empty", "choose a passphrase that protects the keys")
+		}
+		again, err := ask("repeat the passphrase")
+		if err != nil {
+			return "", err
+		}
+		if again != first {
+			return "", ipc.NewError(ipc.KindKeyring, "the two passphrases differ; nothing was stored", "run the command again")
+		}
+		return first, nil
 	}
 	return Options{Backend: os.Getenv(BackendEnv), FileDir: fileDir, Passphrase: passphrase}, nil
 }

@@ -236,3 +236,43 @@ func TestFallbackToFile(t *testing.T) {
 	runChild(t, "TestFallbackToFile", nil,
 		"DBUS_SESSION_BUS_ADDRESS=unix:path="+filepath.Join(t.TempDir(), "no-bus"), "XDG_RUNTIME_DIR="+t.TempDir())
 }
+
+func TestFileBackendRefusesSecondPassphrase(t *testing.T) {
+	dir := t.TempDir()
+	keys, _ := ParseKeys(testKeyID, testSecret)
+	if err := fileStore(t, dir, "first").PutKeys("a", keys); err != nil {
+		t.Fatal(err)
+	}
+	err := fileStore(t, dir, "typo").PutKeys("b", keys)
+	if err == nil || !strings.Contains(err.Error(), "wrong passphrase") {
+		t.Fatalf("stored under a second passphrase: %v", err)
+	}
+	if p, _ := fileStore(t, dir, "first").Profiles(); len(p) != 1 {
+		t.Fatalf("profiles %v, want only a", p)
+	}
+}
+
+func TestNewFileKeyringConfirmsPassphrase(t *testing.T) {
+	t.Setenv("XDG_DATA_HOME", t.TempDir())
+	t.Setenv(BackendEnv, "file")
+	os.Unsetenv(PassphraseEnv)
+	answers := []string{"one", "two"}
+	var prompts []string
+	opts, _ := EnvOptions(func(prompt string) (string, error) {
+		prompts = append(prompts, prompt)
+		a := answers[0]
+		answers = answers[1:]
+		return a, nil
+	})
+	s, err := Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := ParseKeys(testKeyID, testSecret)
+	if err := s.PutKeys("default", keys); err == nil || !strings.Contains(err.Error(), "differ") {
+		t.Fatalf("mismatched passphrases: %v", err)
+	}
+	if len(prompts) != 2 || !strings.Contains(prompts[1], "repeat") {
+		t.Fatalf("prompts %q", prompts)
+	}
+}

@@ -177,10 +177,9 @@ type LockedError struct {
 
 func (e *LockedError) Error() string {
 	if !e.Expired.IsZero() {
-		return fmt.Sprintf("the MFA session of profile %s expired at %s; run `mfad unlock --profile %s`",
-			e.Profile, e.Expired.Local().Format(time.DateTime), e.Profile)
+		return fmt.Sprintf("the MFA session of profile %s expired at %s", e.Profile, e.Expired.Local().Format(time.DateTime))
 	}
-	return fmt.Sprintf("the MFA session of profile %s is locked; run `mfad unlock --profile %s`", e.Profile, e.Profile)
+	return fmt.Sprintf("the MFA session of profile %s is locked", e.Profile)
 }
 
 // Credentials returns profile's session credentials and when they were

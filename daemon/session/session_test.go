@@ -107,7 +107,7 @@ func TestUnlockServeLock(t *testing.T) {
 	if !f.m.Lock("default") {
 		t.Fatal("Lock reported no session")
 	}
-	if _, _, err := f.m.Credentials("default"); !errors.As(err, new(*LockedError)) || !strings.Contains(err.Error(), "mfad unlock") {
+	if _, _, err := f.m.Credentials("default"); !errors.As(err, new(*LockedError)) || !strings.Contains(err.Error(), "locked") {
 		t.Fatalf("after lock: %v", err)
 	}
 	if f.m.Lock("default") {

@@ -1,0 +1,223 @@
+// Package daemon is mfad's long-running process. It wires the keyring, the
+// AWS config, STS and the MFA sessions to two servers: the IMDS-compatible
+// endpoint on loopback TCP, which AWS SDKs and the CLI read credentials
+// from, and the control socket, which `mfad unlock` and friends talk to.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"regexp"
+	"time"
+
+	"github.com/mfad/mfad/daemon/awsconfig"
+	"github.com/mfad/mfad/daemon/awssts"
+	"github.com/mfad/mfad/daemon/secret"
+	"github.com/mfad/mfad/daemon/session"
+	"github.com/mfad/mfad/imds"
+	"github.com/mfad/mfad/ipc"
+)
+
+// DefaultListen is where the IMDS endpoint listens by default.
+const DefaultListen = "127.0.0.1:9911"
+
+// Config is what a daemon needs to run.
+type Config struct {
+	// Listen is the IMDS endpoint's loopback address, host:port.
+	Listen string
+	// Profile is the profile served on the IMDS endpoint.
+	Profile string
+	// Socket is the control socket's path.
+	Socket string
+	// AllowIMDSv1 lets clients read credentials without a session token.
+	AllowIMDSv1 bool
+	// Keys reads the long-term keys from the keyring.
+	Keys session.KeySource
+	// STS obtains sessions; nil means the real STS.
+	STS session.Issuer
+	// Logger receives the daemon's log; nil discards it.
+	Logger *slog.Logger
+	// Version is reported by `mfad status`.
+	Version string
+}
+
+// Run serves until ctx ends, then shuts both servers down and removes the
+// control socket.
+func Run(ctx context.Context, cfg Config) error {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.STS == nil {
+		cfg.STS = &awssts.Client{}
+	}
+	if err := CheckLoopback(cfg.Listen); err != nil {
+		return err
+	}
+	profile, err := awsconfig.Load(ctx, cfg.Profile)
+	if err != nil {
+		return err
+	}
+	sessions := session.New(session.Options{Keys: cfg.Keys, STS: cfg.STS})
+	served := &servedProfile{sessions: sessions, name: cfg.Profile, id: imds.Identity{
+		RoleName: roleName(cfg.Profile), AccountID: profile.AccountID, Region: profile.Region,
+	}}
+	imdsHandler := imds.NewHandler(served, imds.Options{AllowIMDSv1: cfg.AllowIMDSv1, Logger: cfg.Logger})
+
+	tcp, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return ipc.NewError(ipc.KindBadRequest, "failed to listen on "+cfg.Listen+": "+err.Error(),
+			"is another mfad running (`mfad status`)? or choose another port with --listen 127.0.0.1:PORT")
+	}
+	defer tcp.Close()
+	sock, err := ipc.Listen(cfg.Socket)
+	if err != nil {
+		return err
+	}
+	defer sock.Close()
+
+	ctl := &controller{cfg: cfg, sessions: sessions, imds: imdsHandler, endpoint: "http://" + tcp.Addr().String() + "/"}
+	imdsServer := &http.Server{
+		Handler:           imdsHandler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		IdleTimeout:       90 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
+	}
+	ipcServer := ipc.NewServer(ctl, cfg.Logger)
+
+	failed := make(chan error, 2)
+	go func() { failed <- imdsServer.Serve(tcp) }()
+	go func() { failed <- ipcServer.Serve(sock) }()
+	cfg.Logger.Info("mfad is serving", "imds", ctl.endpoint, "profile", cfg.Profile, "socket", cfg.Socket,
+		"region", profile.Region, "pid", os.Getpid())
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-failed:
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = imdsServer.Shutdown(shutdownCtx)
+	_ = ipcServer.Shutdown(shutdownCtx)
+	cfg.Logger.Info("mfad stopped")
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return nil
+}
+
+// CheckLoopback refuses a listen address that other hosts could reach: the
+// endpoint hands out credentials to whoever asks.
+func CheckLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return ipc.NewError(ipc.KindBadRequest, "invalid listen address "+addr+": "+err.Error(), "use the form 127.0.0.1:PORT")
+	}
+	if host == "localhost" {
+		return nil
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil || !ip.IsLoopback() {
+		return ipc.NewError(ipc.KindBadRequest,
+			"refusing to listen on "+addr+": mfad serves credentials, so it listens on loopback only",
+			"use --listen 127.0.0.1:PORT or --listen [::1]:PORT")
+	}
+	return nil
+}
+
+var iamRoleName = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+
+// roleName is the name listed on the IMDS role path. botocore puts it into a
+// URL unescaped, so a profile name that is not a valid role name is not used.
+func roleName(profile string) string {
+	if iamRoleName.MatchString(profile) {
+		return profile
+	}
+	return "mfad"
+}
+
+// servedProfile is the imds.Source of the profile on the IMDS endpoint.
+type servedProfile struct {
+	sessions *session.Manager
+	name     string
+	id       imds.Identity
+}
+
+func (s *servedProfile) Identity() imds.Identity { return s.id }
+
+func (s *servedProfile) Credentials(context.Context) (imds.Credentials, error) {
+	c, obtained, err := s.sessions.Credentials(s.name)
+	if err != nil {
+		var locked *session.LockedError
+		if errors.As(err, &locked) {
+			return imds.Credentials{}, &imds.UnavailableError{Code: "MFASessionLocked", Message: "mfad: " + err.Error() + "; run `mfad unlock`"}
+		}
+		return imds.Credentials{}, err
+	}
+	return imds.Credentials{
+		AccessKeyID:     c.AccessKeyID,
+		SecretAccessKey: c.SecretAccessKey.Reveal(),
+		SessionToken:    c.SessionToken.Reveal(),
+		Expiration:      c.Expiration,
+		LastUpdated:     obtained,
+	}, nil
+}
+
+// controller carries out the control socket's requests.
+type controller struct {
+	cfg      Config
+	sessions *session.Manager
+	imds     *imds.Handler
+	endpoint string
+}
+
+func (c *controller) profile(name string) string {
+	if name == "" {
+		return c.cfg.Profile
+	}
+	return name
+}
+
+func (c *controller) Status(context.Context) (ipc.Status, error) {
+	s := c.imds.Stats()
+	return ipc.Status{
+		Version:      c.cfg.Version,
+		PID:          os.Getpid(),
+		IMDSEndpoint: c.endpoint,
+		IMDSProfile:  c.cfg.Profile,
+		Profiles:     c.sessions.Status(c.cfg.Profile),
+		IMDS: ipc.IMDSStats{
+			TokensIssued: s.TokensIssued, TokenRequests: s.TokenRequests, V1Requests: s.V1Requests,
+			CredentialsServed: s.CredentialsServed, CredentialsLocked: s.Unavailable,
+			Unauthorized: s.Unauthorized, Refused: s.Refused,
+		},
+	}, nil
+}
+
+func (c *controller) Unlock(ctx context.Context, req ipc.UnlockRequest) (ipc.UnlockResponse, error) {
+	profile := c.profile(req.Profile)
+	creds, err := c.sessions.Unlock(ctx, profile, secret.New(req.Code))
+	if err != nil {
+		c.cfg.Logger.Warn("unlock failed", "profile", profile, "error", err.Error())
+		return ipc.UnlockResponse{}, err
+	}
+	c.cfg.Logger.Info("unlocked", "profile", profile, "session_key", secret.MaskKeyID(creds.AccessKeyID),
+		"expires", creds.Expiration.Format(time.RFC3339))
+	return ipc.UnlockResponse{Profile: profile, Expiration: creds.Expiration.UTC().Format(time.RFC3339)}, nil
+}
+
+func (c *controller) Lock(_ context.Context, req ipc.LockRequest) (ipc.LockResponse, error) {
+	profile := c.profile(req.Profile)
+	was := c.sessions.Lock(profile)
+	c.cfg.Logger.Info("locked", "profile", profile, "had_session", was)
+	return ipc.LockResponse{Profile: profile, WasLocked: was}, nil
+}
+
