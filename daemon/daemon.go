@@ -220,4 +220,3 @@ func (c *controller) Lock(_ context.Context, req ipc.LockRequest) (ipc.LockRespo
 	c.cfg.Logger.Info("locked", "profile", profile, "had_session", was)
 	return ipc.LockResponse{Profile: profile, WasLocked: was}, nil
 }
-

@@ -1,0 +1,318 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/mfad/mfad/daemon/ststest"
+)
+
+// mfadBin is the real mfad binary, built once by TestMain.
+var mfadBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "mfad-bin-")
+	if err != nil {
+		panic(err)
+	}
+	mfadBin = filepath.Join(dir, "mfad")
+	build := exec.Command("go", "build", "-o", mfadBin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building mfad:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// world is one user's machine: a home, an AWS config, a file keyring and a
+// fake STS that knows the user.
+type world struct {
+	t    *testing.T
+	home string
+	env  []string
+	sts  *ststest.Server
+	user ststest.User
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	user := ststest.NewUser("123456789012", "alice")
+	sts := ststest.NewServer(user)
+	t.Cleanup(sts.Close)
+	home := t.TempDir()
+	runtime := filepath.Join(home, "run")
+	if err := os.Mkdir(runtime, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(home, "aws-config")
+	writeFile(t, cfg, "[default]\nregion = eu-west-1\nmfa_serial = "+user.MFASerial+"\n\n"+
+		"[profile nokeys]\nregion = eu-west-1\nmfa_serial = "+user.MFASerial+"\n\n"+
+		"[profile nomfa]\nregion = eu-west-1\n")
+	w := &world{t: t, home: home, sts: sts, user: user}
+	w.env = []string{
+		"HOME=" + home,
+		"PATH=" + os.Getenv("PATH"),
+		"XDG_RUNTIME_DIR=" + runtime,
+		"XDG_DATA_HOME=" + filepath.Join(home, "data"),
+		// No D-Bus: the keyring is the encrypted file, as on a headless box.
+		"DBUS_SESSION_BUS_ADDRESS=unix:path=" + filepath.Join(home, "no-bus"),
+		"MFAD_KEYRING_BACKEND=file",
+		"MFAD_FILE_PASSPHRASE=test passphrase",
+		"AWS_CONFIG_FILE=" + cfg,
+		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "no-credentials"),
+		"AWS_ENDPOINT_URL_STS=" + sts.URL,
+	}
+	return w
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type result struct {
+	stdout, stderr string
+	exit           int
+}
+
+// mfad runs the binary to completion.
+func (w *world) mfad(stdin string, extraEnv []string, args ...string) result {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, mfadBin, args...)
+	cmd.Env = append(append([]string{}, w.env...), extraEnv...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	res := result{stdout: out.String(), stderr: errOut.String()}
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		res.exit = exitErr.ExitCode()
+	} else if err != nil {
+		w.t.Fatalf("mfad %v: %v", args, err)
+	}
+	return res
+}
+
+// mustMfad runs the binary and fails the test unless it exits 0.
+func (w *world) mustMfad(args ...string) string {
+	w.t.Helper()
+	res := w.mfad("", nil, args...)
+	if res.exit != 0 {
+		w.t.Fatalf("mfad %v: exit %d\n%s", args, res.exit, res.stderr)
+	}
+	return res.stdout
+}
+
+// runningDaemon is a running `mfad serve`.
+type runningDaemon struct {
+	cmd      *exec.Cmd
+	endpoint string
+	exited   chan error
+}
+
+var servingLine = regexp.MustCompile(`msg="mfad is serving" imds=(\S+)`)
+
+// serve starts `mfad serve` on a free port and waits until it serves.
+func (w *world) serve(args ...string) *runningDaemon {
+	w.t.Helper()
+	cmd := exec.Command(mfadBin, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
+	cmd.Env = w.env
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		w.t.Fatal(err)
+	}
+	d := &runningDaemon{cmd: cmd, exited: make(chan error, 1)}
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := servingLine.FindStringSubmatch(sc.Text()); m != nil {
+				ready <- m[1]
+			}
+		}
+		d.exited <- cmd.Wait()
+	}()
+	w.t.Cleanup(func() { cmd.Process.Kill() })
+	select {
+	case d.endpoint = <-ready:
+	case err := <-d.exited:
+		w.t.Fatalf("mfad serve exited before serving: %v", err)
+	case <-time.After(20 * time.Second):
+		w.t.Fatal("mfad serve did not start serving within 20s")
+	}
+	return d
+}
+
+// sdkCredentials loads credentials the way any Go program does, with the
+// environment a user gets from `eval "$(mfad env)"`.
+func (w *world) sdkCredentials(endpoint string) (key, secretKey, token string, expires time.Time, err error) {
+	w.t.Helper()
+	for _, kv := range w.env {
+		k, v, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "AWS_") {
+			w.t.Setenv(k, v)
+		}
+	}
+	w.t.Setenv("AWS_ENDPOINT_URL_STS", "")
+	w.t.Setenv("AWS_ACCESS_KEY_ID", "")
+	w.t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	w.t.Setenv("AWS_PROFILE", "")
+	w.t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", endpoint)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return "", "", "", time.Time{}, err
+	}
+	c, err := cfg.Credentials.Retrieve(ctx)
+	return c.AccessKeyID, c.SecretAccessKey, c.SessionToken, c.Expires, err
+}
+
+func expectFailure(t *testing.T, res result, wantMsg, wantHint string) {
+	t.Helper()
+	if res.exit == 0 {
+		t.Fatalf("exit 0, want failure %q", wantMsg)
+	}
+	if !strings.Contains(res.stderr, "mfad: ") || !strings.Contains(res.stderr, wantMsg) || !strings.Contains(res.stderr, "hint: ") || !strings.Contains(res.stderr, wantHint) {
+		t.Fatalf("stderr %q, want %q with hint %q", res.stderr, wantMsg, wantHint)
+	}
+}
+
+func TestEndToEnd(t *testing.T) {
+	w := newWorld(t)
+
+	// Store the IAM user's keys from the environment.
+	res := w.mfad("", []string{"AWS_ACCESS_KEY_ID=" + w.user.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + w.user.SecretAccessKey}, "add", "--env", "default")
+	if res.exit != 0 || !strings.Contains(res.stdout, "stored access key ****************"+w.user.AccessKeyID[16:]+" for profile default in the file keyring") {
+		t.Fatalf("add: %+v", res)
+	}
+	if out := w.mustMfad("list"); !strings.Contains(out, "default") || strings.Contains(out, w.user.AccessKeyID) {
+		t.Fatalf("list: %q", out)
+	}
+
+	d := w.serve()
+	env := w.mustMfad("env")
+	wantEnv := "export AWS_EC2_METADATA_SERVICE_ENDPOINT=" + d.endpoint + "\n"
+	if env != wantEnv || !strings.HasSuffix(d.endpoint, "/") || !strings.HasPrefix(d.endpoint, "http://127.0.0.1:") {
+		t.Fatalf("env printed %q, want %q", env, wantEnv)
+	}
+	endpoint := strings.TrimSuffix(strings.TrimPrefix(env, "export AWS_EC2_METADATA_SERVICE_ENDPOINT="), "\n")
+
+	// Locked: the SDK gets no credentials, and says why.
+	if _, _, _, _, err := w.sdkCredentials(endpoint); err == nil || !strings.Contains(err.Error(), "mfad unlock") {
+		t.Fatalf("SDK while locked: %v, want an error telling to run mfad unlock", err)
+	}
+	var st struct {
+		Profiles []struct{ Name, State, Expiration string }
+	}
+	if err := json.Unmarshal([]byte(w.mustMfad("status", "--json")), &st); err != nil || len(st.Profiles) != 1 || st.Profiles[0].State != "locked" || st.Profiles[0].Expiration != "" {
+		t.Fatalf("status while locked: %+v %v", st, err)
+	}
+
+	code := w.user.Code(time.Now())
+	if out := w.mustMfad("unlock", "--code", code); !strings.Contains(out, "unlocked profile default until") {
+		t.Fatalf("unlock printed %q", out)
+	}
+	issued := w.sts.Issued()
+	if len(issued) != 1 {
+		t.Fatalf("STS issued %d sessions", len(issued))
+	}
+	key, secretKey, token, expires, err := w.sdkCredentials(endpoint)
+	if err != nil {
+		t.Fatalf("SDK after unlock: %v", err)
+	}
+	// The Go SDK caps what it caches from IMDS at an hour; anything else
+	// would mean it read a different expiry.
+	wantExpires := issued[0].Expiration
+	if hour := time.Now().Add(time.Hour); wantExpires.After(hour) {
+		wantExpires = hour
+	}
+	if key != issued[0].AccessKeyID || secretKey != issued[0].SecretAccessKey || token != issued[0].SessionToken || expires.Sub(wantExpires).Abs() > 5*time.Second {
+		t.Fatalf("SDK got %s expiring %s, STS issued %s expiring %s", key, expires, issued[0].AccessKeyID, issued[0].Expiration)
+	}
+	if err := json.Unmarshal([]byte(w.mustMfad("status", "--json")), &st); err != nil || st.Profiles[0].State != "unlocked" || st.Profiles[0].Expiration != issued[0].Expiration.Format(time.RFC3339) {
+		t.Fatalf("status while unlocked: %+v %v", st, err)
+	}
+
+	// The same code again, and a wrong one: clear refusals, session intact.
+	expectFailure(t, w.mfad("", nil, "unlock", "--code", code), "that code was already used", "wait for your authenticator to show the next code")
+	expectFailure(t, w.mfad("", nil, "unlock", "--code", w.user.Code(time.Now().Add(-time.Hour))), "AWS refused the MFA code", "wait for your authenticator to show the next code")
+	expectFailure(t, w.mfad("", nil, "unlock", "--code", "12345"), "6 digits", "current code")
+	expectFailure(t, w.mfad("", nil, "unlock", "--profile", "nokeys", "--code", w.user.Code(time.Now())), "no access key is stored for profile nokeys", "mfad add nokeys")
+	expectFailure(t, w.mfad("", nil, "unlock", "--profile", "nomfa", "--code", w.user.Code(time.Now())), "profile nomfa has no mfa_serial", "mfa_serial = arn:aws:iam::")
+	expectFailure(t, w.mfad("", nil, "unlock", "--profile", "ghost", "--code", w.user.Code(time.Now())), "profile ghost is not defined", "[profile ghost]")
+	if key2, _, _, _, err := w.sdkCredentials(endpoint); err != nil || key2 != key {
+		t.Fatalf("session changed by refused unlocks: %v %v", key2, err)
+	}
+	if n := len(w.sts.Calls()); n != 2 {
+		t.Fatalf("STS saw %d calls, want 2 (the good code and the wrong one)", n)
+	}
+
+	// A code on stdin, as from a password manager or oathtool.
+	res = w.mfad(w.user.Code(time.Now().Add(30*time.Second))+"\n", nil, "unlock")
+	if res.exit != 0 {
+		t.Fatalf("unlock from stdin: %+v", res)
+	}
+
+	if out := w.mustMfad("lock"); out != "locked profile default\n" {
+		t.Fatalf("lock printed %q", out)
+	}
+	if _, _, _, _, err := w.sdkCredentials(endpoint); err == nil || !strings.Contains(err.Error(), "locked") {
+		t.Fatalf("SDK after lock: %v", err)
+	}
+
+	// SIGTERM: a clean exit that removes the socket.
+	socket := filepath.Join(w.home, "run", "mfad", "mfad.sock")
+	if _, err := os.Stat(socket); err != nil {
+		t.Fatalf("socket: %v", err)
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-d.exited:
+		if err != nil {
+			t.Fatalf("daemon exit after SIGTERM: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("daemon did not stop on SIGTERM")
+	}
+	if _, err := os.Stat(socket); !os.IsNotExist(err) {
+		t.Fatalf("socket left after shutdown: %v", err)
+	}
+	expectFailure(t, w.mfad("", nil, "unlock", "--code", "123456"), "is it running?", "mfad serve")
+	expectFailure(t, w.mfad("", nil, "status"), "is it running?", "mfad serve")
+}
+
+func TestServeRefusals(t *testing.T) {
+	w := newWorld(t)
+	expectFailure(t, w.mfad("", nil, "serve", "--listen", "0.0.0.0:9911"), "loopback only", "--listen 127.0.0.1:PORT")
+	expectFailure(t, w.mfad("", nil, "serve", "--listen", "127.0.0.1:0", "--profile", "ghost"), "profile ghost is not defined", "[profile ghost]")
+
+	w.serve()
+	res := w.mfad("", nil, "serve", "--listen", "127.0.0.1:0")
+	expectFailure(t, res, "mfad is already running", "mfad status")
+}

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mfad/mfad/daemon/secret"
+)
+
+func newListCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List the profiles that have an access key stored",
+		Args:  exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			store, err := openKeystore(newInput(cmd))
+			if err != nil {
+				return err
+			}
+			profiles, err := store.Profiles()
+			if err != nil {
+				return err
+			}
+			if len(profiles) == 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "no access keys are stored in the %s keyring; add one with `mfad add PROFILE`\n", store.Backend())
+				return nil
+			}
+			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "PROFILE\tACCESS KEY")
+			for _, p := range profiles {
+				keys, err := store.Keys(p)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(w, "%s\t%s\n", p, secret.MaskKeyID(keys.AccessKeyID))
+			}
+			return w.Flush()
+		},
+	}
+}

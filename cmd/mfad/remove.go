@@ -1,0 +1,46 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mfad/mfad/daemon/secret"
+	"github.com/mfad/mfad/ipc"
+)
+
+func newRemoveCmd() *cobra.Command {
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "remove PROFILE",
+		Short: "Delete a profile's access key from the keyring",
+		Long: `Delete the access key stored for PROFILE. AWS keeps no copy of the secret:
+once removed, it is gone unless you have it elsewhere. Asks for
+confirmation unless --yes is given.`,
+		Example: "  mfad remove old-account --yes",
+		Args:    exactArgs("PROFILE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			profile := args[0]
+			in := newInput(cmd)
+			store, err := openKeystore(in)
+			if err != nil {
+				return err
+			}
+			keys, err := store.Keys(profile)
+			if err != nil {
+				return err
+			}
+			masked := secret.MaskKeyID(keys.AccessKeyID)
+			if !yes && !in.confirm(fmt.Sprintf("remove access key %s of profile %s? AWS has no copy of its secret", masked, profile)) {
+				return ipc.NewError(ipc.KindBadRequest, "nothing removed", "confirm on a terminal, or pass --yes")
+			}
+			if err := store.RemoveKeys(profile); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "removed access key %s of profile %s\n", masked, profile)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	return cmd
+}

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mfad/mfad/daemon"
+	"github.com/mfad/mfad/ipc"
+)
+
+func newServeCmd() *cobra.Command {
+	var (
+		listen, profile, logLevel string
+		allowV1                   bool
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the daemon in the foreground",
+		Long: `Run the daemon in the foreground until interrupted. It serves PROFILE's MFA
+session credentials on an endpoint that AWS SDKs and the CLI read like the
+EC2 instance metadata service (IMDSv2), and listens for mfad commands on
+its control socket (` + "$XDG_RUNTIME_DIR/mfad/mfad.sock, or $" + ipc.SocketEnv + `).
+
+It starts locked: run ` + "`mfad unlock`" + ` to start a session. Point tools at it
+with ` + "`eval \"$(mfad env)\"`" + `.`,
+		Example: `  mfad serve
+  mfad serve --profile work --listen 127.0.0.1:9912`,
+		Args: exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+				return &usageError{err: err, cmd: cmd.CommandPath()}
+			}
+			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			in := newInput(cmd)
+			store, err := openKeystore(in)
+			if err != nil {
+				return err
+			}
+			if store.Backend() == "file" {
+				// Ask for the file keyring's passphrase now, while the
+				// terminal is the daemon's, and check it.
+				if _, err := store.Keys(profile); err != nil && !isKind(err, ipc.KindNoKeys) {
+					return err
+				}
+			}
+			logger.Debug("keyring opened", "backend", store.Backend())
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return daemon.Run(ctx, daemon.Config{
+				Listen:      listen,
+				Profile:     profile,
+				Socket:      ipc.DefaultSocketPath(),
+				AllowIMDSv1: allowV1,
+				Keys:        store,
+				Logger:      logger,
+				Version:     mfadVersion(),
+			})
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", daemon.DefaultListen, "loopback `address` of the IMDS endpoint")
+	cmd.Flags().StringVar(&profile, "profile", "default", "AWS config `profile` served on the IMDS endpoint")
+	cmd.Flags().BoolVar(&allowV1, "allow-imdsv1", false, "also answer IMDSv1 requests, which carry no session token")
+	cmd.Flags().StringVar(&logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	return cmd
+}

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mfad/mfad/ipc"
+)
+
+func newStatusCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show whether each profile is locked or unlocked",
+		Args:  exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := (&ipc.Client{}).Status(cmd.Context())
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(st)
+			}
+			fmt.Fprintf(out, "mfad %s (pid %d) serves profile %s at %s\n\n", st.Version, st.PID, st.IMDSProfile, st.IMDSEndpoint)
+			w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "PROFILE\tSTATE\tEXPIRES")
+			for _, p := range st.Profiles {
+				expires := "-"
+				if p.Expiration != "" {
+					expires = describeExpiry(p.Expiration, time.Now())
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\n", p.Name, p.State, expires)
+			}
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			for _, p := range st.Profiles {
+				if p.State == ipc.StateLocked && p.LastError != "" {
+					fmt.Fprintf(out, "\n%s: last unlock failed: %s\n", p.Name, p.LastError)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the status as JSON")
+	return cmd
+}

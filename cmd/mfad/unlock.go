@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mfad/mfad/ipc"
+)
+
+func newUnlockCmd() *cobra.Command {
+	var profile, code string
+	cmd := &cobra.Command{
+		Use:   "unlock",
+		Short: "Start an MFA session with a one-time code",
+		Long: `Send a one-time code from your authenticator to the daemon, which trades it
+and the stored access key for session credentials. The code comes from
+--code, else a prompt on the terminal, else one line of stdin.
+
+Without --profile, unlocks the profile the daemon serves.`,
+		Example: `  mfad unlock
+  mfad unlock --profile work --code 123456
+  oathtool --totp -b "$SEED" | mfad unlock`,
+		Args: exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			client := &ipc.Client{}
+			// Ask the daemon first: no point typing a code for a daemon
+			// that is not there.
+			st, err := client.Status(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if profile == "" {
+				profile = st.IMDSProfile
+			}
+			if code == "" {
+				if code, err = newInput(cmd).line("MFA code for profile " + profile); err != nil {
+					return err
+				}
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
+			defer cancel()
+			resp, err := client.Unlock(ctx, profile, code)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "unlocked profile %s until %s\n", resp.Profile, describeExpiry(resp.Expiration, time.Now()))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&profile, "profile", "", "`profile` to unlock (default: the one the daemon serves)")
+	cmd.Flags().StringVar(&code, "code", "", "the 6-digit `code` from your authenticator")
+	return cmd
+}
+
+// describeExpiry shows an RFC 3339 time in local time with the time left.
+func describeExpiry(rfc3339 string, now time.Time) string {
+	t, err := time.Parse(time.RFC3339, rfc3339)
+	if err != nil {
+		return rfc3339
+	}
+	left := t.Sub(now).Round(time.Minute)
+	return fmt.Sprintf("%s (%s from now)", t.Local().Format("2006-01-02 15:04 MST"), left)
+}
