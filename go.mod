@@ -1,6 +1,6 @@
 module github.com/mfad/mfad
 
-go 1.26.8
+go 1.26.0
 
 require (
 	github.com/aws/aws-sdk-go-v2/credentials v1.21.0
