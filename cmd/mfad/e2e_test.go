@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -80,6 +81,18 @@ func newWorld(t *testing.T) *world {
 		"AWS_ENDPOINT_URL_STS=" + sts.URL,
 	}
 	return w
+}
+
+// unsetEnv removes variables from the environment mfad runs with.
+func (w *world) unsetEnv(names ...string) {
+	env := w.env[:0]
+	for _, kv := range w.env {
+		k, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(names, k) {
+			env = append(env, kv)
+		}
+	}
+	w.env = env
 }
 
 func writeFile(t *testing.T, path, content string) {

@@ -55,6 +55,8 @@ func (in *input) secret(prompt string) (string, error) {
 	if !ok {
 		return in.line(prompt)
 	}
+	restore := echoOff(fd)
+	defer restore()
 	fmt.Fprint(in.cmd.ErrOrStderr(), prompt+": ")
 	b, err := term.ReadPassword(fd)
 	fmt.Fprintln(in.cmd.ErrOrStderr())

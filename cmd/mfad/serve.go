@@ -41,12 +41,11 @@ with ` + "`eval \"$(mfad env)\"`" + `.`,
 			if err != nil {
 				return err
 			}
-			if store.Backend() == "file" {
-				// Ask for the file keyring's passphrase now, while the
-				// terminal is the daemon's, and check it.
-				if _, err := store.Keys(profile); err != nil && !isKind(err, ipc.KindNoKeys) {
-					return err
-				}
+			// Ask for anything the keyring needs (the file keyring's
+			// passphrase) now, while the terminal is the daemon's: a
+			// prompt later would stop a daemon running in the background.
+			if err := store.Unlock(); err != nil {
+				return err
 			}
 			logger.Debug("keyring opened", "backend", store.Backend())
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)

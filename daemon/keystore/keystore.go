@@ -34,6 +34,7 @@ const (
 	// password of its own, and cannot be created without a prompter.
 	secretServiceCollection = "login"
 	keysPrefix              = "mfad/keys/"
+	checkItem               = "mfad/passphrase-check"
 	defaultTimeout          = 30 * time.Second
 )
 
@@ -127,6 +128,34 @@ func Open(opts Options) (*Store, error) {
 	return nil, ipc.NewError(ipc.KindKeyring, msg, "set "+BackendEnv+"=file to keep keys in an encrypted file")
 }
 
+// Unlock obtains now whatever the store would otherwise ask for later, and
+// checks it: for the file backend, the passphrase. On an existing file
+// keyring it is tried on an item there; a new one gets a check item, so
+// that every later passphrase is tried against the first. A daemon calls
+// Unlock at start, while it still has a terminal; PutKeys calls it before
+// encrypting anything, so no key is ever stored under a mistyped passphrase.
+func (s *Store) Unlock() error {
+	if s.backend != string(keyring.FileBackend) {
+		return nil
+	}
+	var names []string
+	err := s.do(func() (err error) {
+		names, err = s.ring.Keys()
+		return err
+	})
+	if err != nil {
+		return s.wrap("open the file keyring", err)
+	}
+	for _, n := range names {
+		if n == checkItem || strings.HasPrefix(n, keysPrefix) {
+			_, err := s.ring.Get(n)
+			return s.wrap("open the file keyring", err)
+		}
+	}
+	err = s.ring.Set(keyring.Item{Key: checkItem, Label: "mfad: passphrase check", Data: []byte("mfad")})
+	return s.wrap("create the file keyring", err)
+}
+
 var knownBackends = []keyring.BackendType{
 	keyring.FileBackend, keyring.SecretServiceBackend, keyring.KeychainBackend, keyring.WinCredBackend,
 	keyring.PassBackend, keyring.KWalletBackend, keyring.KeyCtlBackend,
@@ -148,7 +177,7 @@ type storedKeys struct {
 
 // PutKeys stores keys for profile, replacing any there were.
 func (s *Store) PutKeys(profile string, k Keys) error {
-	if err := s.checkPassphrase(); err != nil {
+	if err := s.Unlock(); err != nil {
 		return err
 	}
 	data, err := json.Marshal(storedKeys{k.AccessKeyID, k.SecretAccessKey.Reveal()})
@@ -163,21 +192,6 @@ func (s *Store) PutKeys(profile string, k Keys) error {
 		KeychainNotTrustApplication: false,
 	}
 	return s.wrap("store keys for profile "+profile, s.do(func() error { return s.ring.Set(item) }))
-}
-
-// checkPassphrase makes sure, before the file backend encrypts anything,
-// that its passphrase opens the keys already there: a mistyped passphrase
-// would otherwise store keys that the daemon can never read.
-func (s *Store) checkPassphrase() error {
-	if s.backend != string(keyring.FileBackend) {
-		return nil
-	}
-	profiles, err := s.Profiles()
-	if err != nil || len(profiles) == 0 {
-		return err
-	}
-	_, err = s.Keys(profiles[0])
-	return err
 }
 
 // Keys returns the keys stored for profile. An *ipc.Error of kind

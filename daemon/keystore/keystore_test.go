@@ -276,3 +276,40 @@ func TestNewFileKeyringConfirmsPassphrase(t *testing.T) {
 		t.Fatalf("prompts %q", prompts)
 	}
 }
+
+func TestUnlockAsksOnceAndChecks(t *testing.T) {
+	dir := t.TempDir()
+	asked := 0
+	open := func(passphrase string) *Store {
+		s, err := Open(Options{Backend: "file", FileDir: dir, Passphrase: func(string) (string, error) {
+			asked++
+			return passphrase, nil
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	// A new file keyring: Unlock asks, and nothing afterwards asks again.
+	s := open("pw")
+	if err := s.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := ParseKeys(testKeyID, testSecret)
+	if err := s.PutKeys("default", keys); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Keys("default"); err != nil {
+		t.Fatal(err)
+	}
+	if asked != 1 {
+		t.Fatalf("asked %d times, want once", asked)
+	}
+	// An existing one: a wrong passphrase is caught by Unlock.
+	if err := open("wrong").Unlock(); err == nil || !strings.Contains(err.Error(), "wrong passphrase") {
+		t.Fatalf("Unlock with a wrong passphrase: %v", err)
+	}
+	if err := open("pw").Unlock(); err != nil {
+		t.Fatal(err)
+	}
+}

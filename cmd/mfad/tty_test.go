@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// terminal is mfad running on a real pseudo-terminal, as a person runs it.
+type terminal struct {
+	t    *testing.T
+	tty  *os.File
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	seen bytes.Buffer
+	more chan struct{} // closed and replaced whenever output arrives
+	done chan error
+}
+
+func (w *world) inTerminal(env []string, args ...string) *terminal {
+	w.t.Helper()
+	cmd := exec.Command(mfadBin, args...)
+	cmd.Env = append(append([]string{}, w.env...), env...)
+	tty, err := pty.Start(cmd)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	term := &terminal{t: w.t, tty: tty, cmd: cmd, more: make(chan struct{}), done: make(chan error, 1)}
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := tty.Read(buf)
+			term.mu.Lock()
+			term.seen.Write(buf[:n])
+			close(term.more)
+			term.more = make(chan struct{})
+			term.mu.Unlock()
+			if err != nil {
+				term.done <- cmd.Wait()
+				return
+			}
+		}
+	}()
+	w.t.Cleanup(func() { cmd.Process.Kill(); tty.Close() })
+	return term
+}
+
+// expect waits until the output so far contains s.
+func (term *terminal) expect(s string) {
+	term.t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		term.mu.Lock()
+		out, more := term.seen.String(), term.more
+		term.mu.Unlock()
+		if strings.Contains(out, s) {
+			return
+		}
+		select {
+		case <-more:
+		case <-deadline:
+			term.t.Fatalf("terminal never showed %q; it shows:\n%s", s, out)
+		}
+	}
+}
+
+func (term *terminal) typeLine(s string) {
+	term.t.Helper()
+	if _, err := io.WriteString(term.tty, s+"\r"); err != nil {
+		term.t.Fatal(err)
+	}
+}
+
+func (term *terminal) output() string {
+	term.mu.Lock()
+	defer term.mu.Unlock()
+	return term.seen.String()
+}
+
+// wait waits for the command to exit and returns its exit status.
+func (term *terminal) wait() int {
+	term.t.Helper()
+	select {
+	case err := <-term.done:
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			return exitErr.ExitCode()
+		}
+		if err != nil {
+			term.t.Fatal(err)
+		}
+		return 0
+	case <-time.After(20 * time.Second):
+		term.t.Fatalf("still running; terminal shows:\n%s", term.output())
+		return -1
+	}
+}
+
+// TestTerminalFirstRun is a first run on a headless machine: the daemon
+// falls back to the encrypted file keyring and asks for a new passphrase
+// (twice); the key is typed at prompts, the secret unseen; the code is typed
+// at a prompt.
+func TestTerminalFirstRun(t *testing.T) {
+	w := newWorld(t)
+	w.unsetEnv("MFAD_FILE_PASSPHRASE", "MFAD_KEYRING_BACKEND")
+
+	serve := w.inTerminal(nil, "serve", "--listen", "127.0.0.1:0")
+	serve.expect("choose a passphrase to encrypt keys in " + w.home + "/data/mfad/keyring: ")
+	serve.typeLine("first run passphrase")
+	serve.expect("repeat the passphrase: ")
+	serve.typeLine("first run passphrase")
+	serve.expect(`msg="mfad is serving"`)
+	if strings.Contains(serve.output(), "first run passphrase") {
+		t.Fatal("the passphrase was echoed")
+	}
+
+	// A mistyped passphrase stores nothing.
+	add := w.inTerminal(nil, "add", "default")
+	add.expect("Access key ID: ")
+	add.typeLine(w.user.AccessKeyID)
+	add.expect("Secret access key: ")
+	add.typeLine(w.user.SecretAccessKey)
+	add.expect("passphrase for the encrypted keys in")
+	add.typeLine("wrong passphrase")
+	if code := add.wait(); code == 0 || !strings.Contains(add.output(), "wrong passphrase") {
+		t.Fatalf("add with a wrong passphrase: exit %d\n%s", code, add.output())
+	}
+
+	add = w.inTerminal([]string{"MFAD_FILE_PASSPHRASE=first run passphrase"}, "add", "default")
+	add.expect("Access key ID: ")
+	add.typeLine(w.user.AccessKeyID)
+	add.expect("Secret access key: ")
+	add.typeLine(w.user.SecretAccessKey)
+	if code := add.wait(); code != 0 {
+		t.Fatalf("add: exit %d\n%s", code, add.output())
+	}
+	out := add.output()
+	if !strings.Contains(out, "stored access key") || strings.Contains(out, w.user.SecretAccessKey) {
+		t.Fatalf("add showed:\n%s", out)
+	}
+
+	unlock := w.inTerminal(nil, "unlock")
+	unlock.expect("MFA code for profile default: ")
+	unlock.typeLine(w.user.Code(time.Now()))
+	if code := unlock.wait(); code != 0 || !strings.Contains(unlock.output(), "unlocked profile default until") {
+		t.Fatalf("unlock: exit %d\n%s", code, unlock.output())
+	}
+	if len(w.sts.Issued()) != 1 {
+		t.Fatal("no session issued")
+	}
+}
