@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"regexp"
+	"sync/atomic"
 	"time"
 
 	"github.com/mfad/mfad/daemon/awsconfig"
@@ -63,9 +64,8 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	sessions := session.New(session.Options{Keys: cfg.Keys, STS: cfg.STS})
-	served := &servedProfile{sessions: sessions, name: cfg.Profile, id: imds.Identity{
-		RoleName: roleName(cfg.Profile), AccountID: profile.AccountID, Region: profile.Region,
-	}}
+	served := &servedProfile{sessions: sessions, name: cfg.Profile}
+	served.setProfile(profile)
 	imdsHandler := imds.NewHandler(served, imds.Options{AllowIMDSv1: cfg.AllowIMDSv1, Logger: cfg.Logger})
 
 	tcp, err := net.Listen("tcp", cfg.Listen)
@@ -80,7 +80,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer sock.Close()
 
-	ctl := &controller{cfg: cfg, sessions: sessions, imds: imdsHandler, endpoint: "http://" + tcp.Addr().String() + "/"}
+	ctl := &controller{cfg: cfg, sessions: sessions, imds: imdsHandler, served: served, endpoint: "http://" + tcp.Addr().String() + "/"}
 	imdsServer := &http.Server{
 		Handler:           imdsHandler,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -148,10 +148,16 @@ func roleName(profile string) string {
 type servedProfile struct {
 	sessions *session.Manager
 	name     string
-	id       imds.Identity
+	id       atomic.Pointer[imds.Identity]
 }
 
-func (s *servedProfile) Identity() imds.Identity { return s.id }
+// setProfile updates what the endpoint says of the profile: the config
+// file may have changed since the daemon started.
+func (s *servedProfile) setProfile(p *awsconfig.Profile) {
+	s.id.Store(&imds.Identity{RoleName: roleName(s.name), AccountID: p.AccountID, Region: p.Region})
+}
+
+func (s *servedProfile) Identity() imds.Identity { return *s.id.Load() }
 
 func (s *servedProfile) Credentials(context.Context) (imds.Credentials, error) {
 	c, obtained, err := s.sessions.Credentials(s.name)
@@ -176,6 +182,7 @@ type controller struct {
 	cfg      Config
 	sessions *session.Manager
 	imds     *imds.Handler
+	served   *servedProfile
 	endpoint string
 }
 
@@ -208,6 +215,11 @@ func (c *controller) Unlock(ctx context.Context, req ipc.UnlockRequest) (ipc.Unl
 	if err != nil {
 		c.cfg.Logger.Warn("unlock failed", "profile", profile, "error", err.Error())
 		return ipc.UnlockResponse{}, err
+	}
+	if profile == c.served.name {
+		if p, err := awsconfig.Load(ctx, profile); err == nil {
+			c.served.setProfile(p)
+		}
 	}
 	c.cfg.Logger.Info("unlocked", "profile", profile, "session_key", secret.MaskKeyID(creds.AccessKeyID),
 		"expires", creds.Expiration.Format(time.RFC3339))

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 )
 
@@ -206,5 +207,21 @@ func TestForeignRequestsRefused(t *testing.T) {
 		if resp.StatusCode != http.StatusForbidden {
 			t.Errorf("%s: status %d, want 403", tc.name, resp.StatusCode)
 		}
+	}
+}
+
+func TestDefaultSocketPath(t *testing.T) {
+	t.Setenv(SocketEnv, "")
+	t.Setenv("XDG_RUNTIME_DIR", "/run/user/1000")
+	if got := DefaultSocketPath(); got != "/run/user/1000/mfad/mfad.sock" {
+		t.Errorf("with XDG_RUNTIME_DIR: %s", got)
+	}
+	t.Setenv("XDG_RUNTIME_DIR", "")
+	if got, want := DefaultSocketPath(), filepath.Join(os.TempDir(), "mfad-"+strconv.Itoa(os.Getuid()), "mfad.sock"); got != want {
+		t.Errorf("without XDG_RUNTIME_DIR: %s, want %s", got, want)
+	}
+	t.Setenv(SocketEnv, "/elsewhere/m.sock")
+	if got := DefaultSocketPath(); got != "/elsewhere/m.sock" {
+		t.Errorf("with %s: %s", SocketEnv, got)
 	}
 }

@@ -74,13 +74,14 @@ func readKeys(in *input, fromEnv bool) (keystore.Keys, error) {
 		}
 		return keystore.ParseKeys(id, secretKey)
 	}
+	const hint = "run it in a terminal, pipe the key ID and the secret as two lines, or use --env"
 	id, err := in.line("Access key ID")
 	if err != nil {
-		return keystore.Keys{}, err
+		return keystore.Keys{}, ipc.NewError(ipc.KindBadRequest, err.Error(), hint)
 	}
 	secretKey, err := in.secret("Secret access key")
 	if err != nil {
-		return keystore.Keys{}, err
+		return keystore.Keys{}, ipc.NewError(ipc.KindBadRequest, err.Error(), hint)
 	}
 	return keystore.ParseKeys(id, secretKey)
 }

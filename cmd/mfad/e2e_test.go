@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 
 	"github.com/mfad/mfad/daemon/ststest"
 )
@@ -276,6 +277,7 @@ func TestEndToEnd(t *testing.T) {
 	expectFailure(t, w.mfad("", nil, "unlock", "--code", code), "that code was already used", "wait for your authenticator to show the next code")
 	expectFailure(t, w.mfad("", nil, "unlock", "--code", w.user.Code(time.Now().Add(-time.Hour))), "AWS refused the MFA code", "wait for your authenticator to show the next code")
 	expectFailure(t, w.mfad("", nil, "unlock", "--code", "12345"), "6 digits", "current code")
+	expectFailure(t, w.mfad("", nil, "unlock"), "no input", "pass --code")
 	expectFailure(t, w.mfad("", nil, "unlock", "--profile", "nokeys", "--code", w.user.Code(time.Now())), "no access key is stored for profile nokeys", "mfad add nokeys")
 	expectFailure(t, w.mfad("", nil, "unlock", "--profile", "nomfa", "--code", w.user.Code(time.Now())), "profile nomfa has no mfa_serial", "mfa_serial = arn:aws:iam::")
 	expectFailure(t, w.mfad("", nil, "unlock", "--profile", "ghost", "--code", w.user.Code(time.Now())), "profile ghost is not defined", "[profile ghost]")
@@ -329,3 +331,82 @@ func TestServeRefusals(t *testing.T) {
 	res := w.mfad("", nil, "serve", "--listen", "127.0.0.1:0")
 	expectFailure(t, res, "mfad is already running", "mfad status")
 }
+
+// TestFreshMachine starts the daemon before anything is configured, as the
+// README's install command does, then configures it while it runs.
+func TestFreshMachine(t *testing.T) {
+	w := newWorld(t)
+	cfg := filepath.Join(w.home, "aws-config")
+	if err := os.Remove(cfg); err != nil {
+		t.Fatal(err)
+	}
+	d := w.serve()
+	expectFailure(t, w.mfad("", nil, "unlock", "--code", "123456"), "profile default has no mfa_serial", "[default]")
+
+	writeFile(t, cfg, "[default]\nregion = ca-central-1\nmfa_serial = "+w.user.MFASerial+"\n")
+	expectFailure(t, w.mfad("", nil, "unlock", "--code", w.user.Code(time.Now())), "no access key is stored for profile default", "mfad add default")
+	res := w.mfad(w.user.AccessKeyID+"\n"+w.user.SecretAccessKey+"\n", nil, "add", "default")
+	if res.exit != 0 {
+		t.Fatalf("add from stdin: %+v", res)
+	}
+	w.mustMfad("unlock", "--code", w.user.Code(time.Now().Add(30*time.Second)))
+	key, _, _, _, err := w.sdkCredentials(d.endpoint)
+	if err != nil || key != w.sts.Issued()[0].AccessKeyID {
+		t.Fatalf("SDK: %s, %v", key, err)
+	}
+	region, err := imdsRegion(d.endpoint)
+	if err != nil || region != "ca-central-1" {
+		t.Fatalf("region from IMDS: %q, %v", region, err)
+	}
+}
+
+// imdsRegion asks the endpoint for the region as aws-sdk-go-v2 does.
+func imdsRegion(endpoint string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	out, err := imds.New(imds.Options{Endpoint: endpoint}).GetRegion(ctx, nil)
+	if err != nil {
+		return "", err
+	}
+	return out.Region, nil
+}
+
+func TestKeyManagement(t *testing.T) {
+	w := newWorld(t)
+	keyEnv := func(id, secretKey string) []string {
+		return []string{"AWS_ACCESS_KEY_ID=" + id, "AWS_SECRET_ACCESS_KEY=" + secretKey}
+	}
+	// Bad input is refused and nothing is stored.
+	expectFailure(t, w.mfad("", keyEnv("ASIA"+w.user.AccessKeyID[4:], w.user.SecretAccessKey), "add", "--env", "default"), "temporary session key", "AKIA")
+	expectFailure(t, w.mfad("", keyEnv(w.user.AccessKeyID, "too-short"), "add", "--env", "default"), "does not look like a secret access key", "secret access key")
+	expectFailure(t, w.mfad("", keyEnv("", ""), "add", "--env", "default"), "--env needs both", "export both")
+	expectFailure(t, w.mfad("", nil, "add", "default"), "no input", "pipe the key ID and the secret")
+	if res := w.mfad("", nil, "list"); res.exit != 0 || res.stdout != "" || !strings.Contains(res.stderr, "no access keys are stored") {
+		t.Fatalf("list after refused adds: %+v", res)
+	}
+
+	if res := w.mfad("", keyEnv(w.user.AccessKeyID, w.user.SecretAccessKey), "add", "--env", "default"); res.exit != 0 {
+		t.Fatalf("add: %+v", res)
+	}
+	res := w.mfad("", keyEnv(w.user.AccessKeyID, w.user.SecretAccessKey), "add", "--env", "default")
+	if res.exit != 0 || !strings.Contains(res.stdout, "already stored") {
+		t.Fatalf("adding the same key again: %+v", res)
+	}
+	other := ststest.NewUser("123456789012", "bob")
+	expectFailure(t, w.mfad("", keyEnv(other.AccessKeyID, other.SecretAccessKey), "add", "--env", "default"), "already has access key", "--force")
+	if res := w.mfad("", keyEnv(other.AccessKeyID, other.SecretAccessKey), "add", "--env", "--force", "default"); res.exit != 0 {
+		t.Fatalf("add --force: %+v", res)
+	}
+	if out := w.mustMfad("list"); !strings.Contains(out, secretMask(other.AccessKeyID)) {
+		t.Fatalf("list after --force: %q", out)
+	}
+
+	// Removing needs a confirmation: none on a pipe, so nothing happens.
+	expectFailure(t, w.mfad("y\n", nil, "remove", "default"), "nothing removed", "--yes")
+	if out := w.mustMfad("remove", "--yes", "default"); !strings.Contains(out, "removed access key") {
+		t.Fatalf("remove: %q", out)
+	}
+	expectFailure(t, w.mfad("", nil, "remove", "--yes", "default"), "no access key is stored for profile default", "mfad add default")
+}
+
+func secretMask(id string) string { return strings.Repeat("*", len(id)-4) + id[len(id)-4:] }

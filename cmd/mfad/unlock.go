@@ -37,7 +37,7 @@ Without --profile, unlocks the profile the daemon serves.`,
 			}
 			if code == "" {
 				if code, err = newInput(cmd).line("MFA code for profile " + profile); err != nil {
-					return err
+					return ipc.NewError(ipc.KindBadRequest, err.Error(), "pass --code, type it in a terminal, or pipe it on stdin")
 				}
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)

@@ -50,20 +50,12 @@ func ConfigFile() string {
 	return filepath.Join("~", ".aws", "config")
 }
 
-// Load reads profile name.
+// Load reads profile name. A missing "default" profile is no error, as in
+// the AWS CLI: it is a profile with nothing set.
 func Load(ctx context.Context, name string) (*Profile, error) {
-	cfg, err := config.LoadDefaultConfig(ctx,
-		config.WithSharedConfigProfile(name),
-		config.WithCredentialsProvider(aws.AnonymousCredentials{}),
-	)
+	cfg, err := loadSDKConfig(ctx, name)
 	if err != nil {
-		var missing config.SharedConfigProfileNotExistError
-		if errors.As(err, &missing) {
-			return nil, NotFoundError(name)
-		}
-		return nil, ipc.NewError(ipc.KindProfileNotFound,
-			"failed to read profile "+name+" from "+ConfigFile()+": "+err.Error(),
-			"fix the AWS config file; `aws configure list --profile "+name+"` shows how the AWS CLI reads it")
+		return nil, err
 	}
 	p := &Profile{Name: name, Region: cfg.Region, sdk: cfg}
 	for _, src := range cfg.ConfigSources {
@@ -75,6 +67,38 @@ func Load(ctx context.Context, name string) (*Profile, error) {
 		p.AccountID = a.AccountID
 	}
 	return p, nil
+}
+
+func loadSDKConfig(ctx context.Context, name string) (aws.Config, error) {
+	opts := []func(*config.LoadOptions) error{
+		config.WithSharedConfigProfile(name),
+		config.WithCredentialsProvider(aws.AnonymousCredentials{}),
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	var missing config.SharedConfigProfileNotExistError
+	if errors.As(err, &missing) && name == "default" {
+		// The SDK insists on a profile it was asked for by name. Asked
+		// for none, and given no files, it reads the environment alone
+		// (and still insists if AWS_PROFILE names one: then the error
+		// below stands).
+		envOnly := []func(*config.LoadOptions) error{
+			config.WithCredentialsProvider(aws.AnonymousCredentials{}),
+			config.WithSharedConfigFiles([]string{}),
+			config.WithSharedCredentialsFiles([]string{}),
+		}
+		if cfg, err2 := config.LoadDefaultConfig(ctx, envOnly...); err2 == nil {
+			return cfg, nil
+		}
+	}
+	switch {
+	case errors.As(err, &missing):
+		return aws.Config{}, NotFoundError(name)
+	case err != nil:
+		return aws.Config{}, ipc.NewError(ipc.KindProfileNotFound,
+			"failed to read profile "+name+" from "+ConfigFile()+": "+err.Error(),
+			"fix the AWS config file; `aws configure list --profile "+name+"` shows how the AWS CLI reads it")
+	}
+	return cfg, nil
 }
 
 // NotFoundError reports a profile that the config files do not define.

@@ -296,7 +296,8 @@ func (s *Store) wrap(what string, err error) error {
 			"failed to "+what+": wrong passphrase for the encrypted key file",
 			"enter the passphrase the keys were stored with (or set "+PassphraseEnv+")")
 	}
-	return ipc.NewError(ipc.KindKeyring, fmt.Sprintf("failed to %s in the %s keyring: %v", what, s.backend, err), "")
+	return ipc.NewError(ipc.KindKeyring, fmt.Sprintf("failed to %s in the %s keyring: %v", what, s.backend, err),
+		"make sure the keyring is unlocked (a desktop login unlocks it), or set "+BackendEnv+"=file to keep keys in an encrypted file")
 }
 
 // DataDir is where mfad keeps files of its own: the file keyring.

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mfad/mfad/ipc"
 )
@@ -208,11 +209,7 @@ func TestSecretService(t *testing.T) {
 		exercise(t, s)
 		return
 	}
-	for _, tool := range []string{"dbus-run-session", "gnome-keyring-daemon"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s is needed for this test: install the dbus and gnome-keyring packages (.ci/test does)", tool)
-		}
-	}
+	requireSecretService(t)
 	home := t.TempDir()
 	script := `echo -n test-login-password | gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec "$@"`
 	runChild(t, "TestSecretService", []string{"dbus-run-session", "--", "sh", "-c", script, "sh"},
@@ -311,5 +308,44 @@ func TestUnlockAsksOnceAndChecks(t *testing.T) {
 	}
 	if err := open("pw").Unlock(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSecretServiceLocked runs against a Secret Service whose login
+// collection was never unlocked, as after a login that did not pass the
+// password to gnome-keyring, with no display for its prompt: a clear error
+// within the timeout, never a hang.
+func TestSecretServiceLocked(t *testing.T) {
+	if os.Getenv(childEnv) != "" {
+		s, err := Open(Options{Timeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys, _ := ParseKeys(testKeyID, testSecret)
+		start := time.Now()
+		err = s.PutKeys("default", keys)
+		var e *ipc.Error
+		if !errors.As(err, &e) || e.Kind != ipc.KindKeyring || !strings.Contains(e.Message, "secret-service") || !strings.Contains(e.Hint, BackendEnv+"=file") {
+			t.Fatalf("PutKeys on a locked keyring: %v", err)
+		}
+		if _, err := s.Keys("default"); err == nil {
+			t.Fatal("read from a locked keyring")
+		}
+		t.Logf("error after %s: %s (hint: %s)", time.Since(start), e.Message, e.Hint)
+		return
+	}
+	requireSecretService(t)
+	home := t.TempDir()
+	script := `gnome-keyring-daemon --start --components=secrets >/dev/null && exec "$@"`
+	runChild(t, "TestSecretServiceLocked", []string{"dbus-run-session", "--", "sh", "-c", script, "sh"},
+		"HOME="+home, "XDG_DATA_HOME="+filepath.Join(home, "data"), "XDG_RUNTIME_DIR="+home, "DISPLAY=")
+}
+
+func requireSecretService(t *testing.T) {
+	t.Helper()
+	for _, tool := range []string{"dbus-run-session", "gnome-keyring-daemon"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is needed for this test: install the dbus and gnome-keyring packages (.ci/test does)", tool)
+		}
 	}
 }

@@ -1,0 +1,78 @@
+package awsconfig
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mfad/mfad/ipc"
+)
+
+func withConfig(t *testing.T, content string) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "")
+	t.Setenv("AWS_PROFILE", "")
+}
+
+func TestLoad(t *testing.T) {
+	withConfig(t, `# comment
+[default]
+region = eu-west-1
+mfa_serial = arn:aws:iam::123456789012:mfa/alice
+
+[profile work]
+region=us-east-2
+mfa_serial =   arn:aws:iam::210987654321:mfa/bob  
+
+[profile bare]
+`)
+	for _, tc := range []struct{ name, serial, region, account string }{
+		{"default", "arn:aws:iam::123456789012:mfa/alice", "eu-west-1", "123456789012"},
+		{"work", "arn:aws:iam::210987654321:mfa/bob", "us-east-2", "210987654321"},
+		{"bare", "", "", ""},
+	} {
+		p, err := Load(context.Background(), tc.name)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if p.MFASerial != tc.serial || p.Region != tc.region || p.AccountID != tc.account {
+			t.Errorf("%s: got %+v", tc.name, p)
+		}
+	}
+	_, err := Load(context.Background(), "ghost")
+	var e *ipc.Error
+	if !errors.As(err, &e) || e.Kind != ipc.KindProfileNotFound {
+		t.Fatalf("missing profile: %v", err)
+	}
+}
+
+func TestRegionFromEnvironment(t *testing.T) {
+	withConfig(t, "[default]\nmfa_serial = arn:aws:iam::123456789012:mfa/alice\n")
+	t.Setenv("AWS_REGION", "ap-southeast-2")
+	p, err := Load(context.Background(), "default")
+	if err != nil || p.Region != "ap-southeast-2" {
+		t.Fatalf("got %+v, %v", p, err)
+	}
+}
+
+func TestNoConfigFileDefaultProfile(t *testing.T) {
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "absent"))
+	p, err := Load(context.Background(), "default")
+	if err != nil || p.MFASerial != "" {
+		t.Fatalf("default profile without a config file: %+v, %v", p, err)
+	}
+	if h := NoMFASerialError("default").Hint; h == "" || !strings.Contains(h, "[default]") {
+		t.Errorf("hint %q does not name the [default] section", h)
+	}
+}
+
