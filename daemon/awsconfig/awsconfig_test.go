@@ -75,4 +75,3 @@ func TestNoConfigFileDefaultProfile(t *testing.T) {
 		t.Errorf("hint %q does not name the [default] section", h)
 	}
 }
-

@@ -3,8 +3,6 @@ package awssts
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,14 +21,7 @@ func setup(t *testing.T) (*ststest.Server, ststest.User, *awsconfig.Profile) {
 	user := ststest.NewUser("123456789012", "alice")
 	srv := ststest.NewServer(user)
 	t.Cleanup(srv.Close)
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "config")
-	if err := os.WriteFile(cfg, []byte("[default]\nregion = eu-west-1\nmfa_serial = "+user.MFASerial+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("AWS_CONFIG_FILE", cfg)
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
-	t.Setenv("AWS_ENDPOINT_URL_STS", srv.URL)
+	ststest.Setenv(t, srv, "[default]\nregion = eu-west-1\nmfa_serial = "+user.MFASerial+"\n")
 	p, err := awsconfig.Load(context.Background(), "default")
 	if err != nil {
 		t.Fatal(err)

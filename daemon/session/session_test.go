@@ -3,8 +3,6 @@ package session
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -47,14 +45,8 @@ func setup(t *testing.T) *fixture {
 	user := ststest.NewUser("123456789012", "alice")
 	srv := ststest.NewServer(user)
 	t.Cleanup(srv.Close)
-	dir := t.TempDir()
-	cfg := "[default]\nregion = eu-west-1\nmfa_serial = " + user.MFASerial + "\n[profile nomfa]\nregion = eu-west-1\n[profile nokeys]\nmfa_serial = " + user.MFASerial + "\n"
-	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
-	t.Setenv("AWS_ENDPOINT_URL_STS", srv.URL)
+	ststest.Setenv(t, srv, "[default]\nregion = eu-west-1\nmfa_serial = "+user.MFASerial+"\n"+
+		"[profile nomfa]\nregion = eu-west-1\n[profile nokeys]\nmfa_serial = "+user.MFASerial+"\n")
 	keys := keystore.Keys{AccessKeyID: user.AccessKeyID, SecretAccessKey: secret.New(user.SecretAccessKey)}
 	c := &clock{t: time.Now()}
 	m := New(Options{Keys: memKeys{"default": keys, "nomfa": keys}, STS: &awssts.Client{}, Now: c.now})
