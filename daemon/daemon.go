@@ -82,7 +82,8 @@ func Run(ctx context.Context, cfg Config) error {
 
 	ctl := &controller{cfg: cfg, sessions: sessions, imds: imdsHandler, served: served, endpoint: "http://" + tcp.Addr().String() + "/"}
 	imdsServer := &http.Server{
-		Handler:           imdsHandler,
+		Handler:           sameUserOnly(imdsHandler, cfg.Logger, &ctl.refusedOtherUser),
+		ConnContext:       withConnOwner,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      10 * time.Second,
@@ -184,6 +185,8 @@ type controller struct {
 	imds     *imds.Handler
 	served   *servedProfile
 	endpoint string
+	// refusedOtherUser counts requests refused for coming from another user.
+	refusedOtherUser atomic.Uint64
 }
 
 func (c *controller) profile(name string) string {
@@ -204,7 +207,7 @@ func (c *controller) Status(context.Context) (ipc.Status, error) {
 		IMDS: ipc.IMDSStats{
 			TokensIssued: s.TokensIssued, TokenRequests: s.TokenRequests, V1Requests: s.V1Requests,
 			CredentialsServed: s.CredentialsServed, CredentialsLocked: s.Unavailable,
-			Unauthorized: s.Unauthorized, Refused: s.Refused,
+			Unauthorized: s.Unauthorized, Refused: s.Refused, RefusedOtherUser: c.refusedOtherUser.Load(),
 		},
 	}, nil
 }

@@ -66,6 +66,7 @@ type IMDSStats struct {
 	CredentialsLocked uint64 `json:"credentials_refused"`
 	Unauthorized      uint64 `json:"unauthorized"`
 	Refused           uint64 `json:"refused"`
+	RefusedOtherUser  uint64 `json:"refused_other_user"`
 }
 
 // UnlockRequest asks the daemon to start an MFA session with a code.

@@ -37,7 +37,12 @@ func (f *fakeBackend) Lock(_ context.Context, req LockRequest) (LockResponse, er
 // startServer runs the control API on a real socket in a private directory.
 func startServer(t *testing.T, b Backend) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "run", "mfad.sock")
+	return startServerIn(t, t.TempDir(), b)
+}
+
+func startServerIn(t *testing.T, base string, b Backend) string {
+	t.Helper()
+	path := filepath.Join(base, "run", "mfad.sock")
 	ln, err := Listen(path)
 	if err != nil {
 		t.Fatal(err)

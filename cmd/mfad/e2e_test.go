@@ -27,8 +27,16 @@ import (
 var mfadBin string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(helperEnv) != "" {
+		// A copy of this binary acting as a client for a cross-user test.
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "mfad-bin-")
 	if err != nil {
+		panic(err)
+	}
+	// Readable by all, for the tests that act as another user.
+	if err := os.Chmod(dir, 0o755); err != nil {
 		panic(err)
 	}
 	mfadBin = filepath.Join(dir, "mfad")
@@ -127,6 +135,15 @@ func (w *world) mfad(stdin string, extraEnv []string, args ...string) result {
 		w.t.Fatalf("mfad %v: %v", args, err)
 	}
 	return res
+}
+
+// addKeys stores the user's keys for the default profile.
+func (w *world) addKeys() {
+	w.t.Helper()
+	res := w.mfad("", []string{"AWS_ACCESS_KEY_ID=" + w.user.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + w.user.SecretAccessKey}, "add", "--env", "default")
+	if res.exit != 0 {
+		w.t.Fatalf("add: %+v", res)
+	}
 }
 
 // mustMfad runs the binary and fails the test unless it exits 0.

@@ -1,0 +1,192 @@
+package peeruid
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// tcpOwner asks the kernel through NETLINK_SOCK_DIAG for the one socket
+// with the exact 4-tuple, and falls back to scanning /proc/net/tcp where
+// netlink is not available (some sandboxes filter it).
+func tcpOwner(client, server netip.AddrPort) (uint32, error) {
+	uid, err := netlinkOwner(client, server)
+	if err == nil || errors.Is(err, ErrNotFound) {
+		return uid, err
+	}
+	uid, procErr := procOwner(client, server)
+	if procErr != nil {
+		return 0, fmt.Errorf("sock_diag: %v; /proc/net: %w", err, procErr)
+	}
+	return uid, nil
+}
+
+// Kernel structures from linux/inet_diag.h.
+type inetDiagSockID struct {
+	SPort  [2]byte // big endian
+	DPort  [2]byte
+	Src    [16]byte
+	Dst    [16]byte
+	If     uint32
+	Cookie [2]uint32
+}
+
+type inetDiagReqV2 struct {
+	Family   uint8
+	Protocol uint8
+	Ext      uint8
+	Pad      uint8
+	States   uint32
+	ID       inetDiagSockID
+}
+
+type inetDiagMsg struct {
+	Family  uint8
+	State   uint8
+	Timer   uint8
+	Retrans uint8
+	ID      inetDiagSockID
+	Expires uint32
+	RQueue  uint32
+	WQueue  uint32
+	UID     uint32
+	Inode   uint32
+}
+
+const inetDiagNoCookie = ^uint32(0)
+
+func netlinkOwner(client, server netip.AddrPort) (uint32, error) {
+	family, src, dst := addrBytes(client.Addr(), server.Addr())
+	req := inetDiagReqV2{
+		Family:   family,
+		Protocol: unix.IPPROTO_TCP,
+		States:   ^uint32(0),
+		ID: inetDiagSockID{
+			Src:    src,
+			Dst:    dst,
+			Cookie: [2]uint32{inetDiagNoCookie, inetDiagNoCookie},
+		},
+	}
+	binary.BigEndian.PutUint16(req.ID.SPort[:], client.Port())
+	binary.BigEndian.PutUint16(req.ID.DPort[:], server.Port())
+
+	const hdrLen = unix.SizeofNlMsghdr
+	msg := make([]byte, hdrLen+int(unsafe.Sizeof(req)))
+	hdr := (*unix.NlMsghdr)(unsafe.Pointer(&msg[0]))
+	hdr.Len = uint32(len(msg))
+	hdr.Type = unix.SOCK_DIAG_BY_FAMILY
+	hdr.Flags = unix.NLM_F_REQUEST
+	hdr.Seq = 1
+	*(*inetDiagReqV2)(unsafe.Pointer(&msg[hdrLen])) = req
+
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_INET_DIAG)
+	if err != nil {
+		return 0, fmt.Errorf("netlink socket: %w", err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Sendto(fd, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return 0, fmt.Errorf("netlink send: %w", err)
+	}
+	// One inet_diag_msg with no attributes: well under a kilobyte.
+	var buf [1024]byte
+	n, _, err := unix.Recvfrom(fd, buf[:], 0)
+	if err != nil {
+		return 0, fmt.Errorf("netlink receive: %w", err)
+	}
+	msgs, err := syscall.ParseNetlinkMessage(buf[:n])
+	if err != nil {
+		return 0, fmt.Errorf("netlink parse: %w", err)
+	}
+	for _, m := range msgs {
+		switch m.Header.Type {
+		case unix.NLMSG_ERROR:
+			if len(m.Data) >= 4 {
+				errno := -int32(binary.NativeEndian.Uint32(m.Data[:4]))
+				if unix.Errno(errno) == unix.ENOENT {
+					return 0, ErrNotFound
+				}
+				return 0, fmt.Errorf("netlink: %w", unix.Errno(errno))
+			}
+		case unix.SOCK_DIAG_BY_FAMILY:
+			if len(m.Data) >= int(unsafe.Sizeof(inetDiagMsg{})) {
+				reply := (*inetDiagMsg)(unsafe.Pointer(&m.Data[0]))
+				return reply.UID, nil
+			}
+		}
+	}
+	return 0, ErrNotFound
+}
+
+// addrBytes returns the address family and both addresses as the kernel
+// writes them: IPv4 in the first four bytes, IPv6 in all sixteen.
+func addrBytes(a, b netip.Addr) (family uint8, ab, bb [16]byte) {
+	a, b = a.Unmap(), b.Unmap()
+	if a.Is4() && b.Is4() {
+		a4, b4 := a.As4(), b.As4()
+		copy(ab[:], a4[:])
+		copy(bb[:], b4[:])
+		return unix.AF_INET, ab, bb
+	}
+	return unix.AF_INET6, a.As16(), b.As16()
+}
+
+// procOwner finds the client's socket in /proc/net/tcp or tcp6, where each
+// line holds "local remote state ... uid", addresses in hex.
+func procOwner(client, server netip.AddrPort) (uint32, error) {
+	file := "/proc/net/tcp"
+	if !client.Addr().Unmap().Is4() {
+		file = "/proc/net/tcp6"
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	local, remote := procAddr(client), procAddr(server)
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 8 || fields[1] != local || fields[2] != remote {
+			continue
+		}
+		uid, err := strconv.ParseUint(fields[7], 10, 32)
+		if err != nil {
+			return 0, fmt.Errorf("%s: bad uid %q", file, fields[7])
+		}
+		return uint32(uid), nil
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, ErrNotFound
+}
+
+// procAddr writes ap as /proc/net/tcp does: each 32-bit word of the
+// address (network byte order in memory) printed as a native-endian
+// number, then the port.
+func procAddr(ap netip.AddrPort) string {
+	a := ap.Addr().Unmap()
+	var raw []byte
+	if a.Is4() {
+		b := a.As4()
+		raw = b[:]
+	} else {
+		b := a.As16()
+		raw = b[:]
+	}
+	var sb strings.Builder
+	for i := 0; i < len(raw); i += 4 {
+		fmt.Fprintf(&sb, "%08X", binary.NativeEndian.Uint32(raw[i:i+4]))
+	}
+	fmt.Fprintf(&sb, ":%04X", ap.Port())
+	return sb.String()
+}

@@ -1,0 +1,7 @@
+//go:build !linux
+
+package peeruid
+
+import "net/netip"
+
+func tcpOwner(netip.AddrPort, netip.AddrPort) (uint32, error) { return 0, ErrUnsupported }
