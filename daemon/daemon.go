@@ -6,13 +6,18 @@ package daemon
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"regexp"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -66,7 +71,17 @@ func Run(ctx context.Context, cfg Config) error {
 	sessions := session.New(session.Options{Keys: cfg.Keys, STS: cfg.STS})
 	served := &servedProfile{sessions: sessions, name: cfg.Profile}
 	served.setProfile(profile)
-	imdsHandler := imds.NewHandler(served, imds.Options{AllowIMDSv1: cfg.AllowIMDSv1, Logger: cfg.Logger})
+	containerToken := randomToken()
+	imdsHandler := imds.NewHandler(served, imds.Options{
+		AllowIMDSv1: cfg.AllowIMDSv1,
+		Logger:      cfg.Logger,
+		Container: &imds.ContainerOptions{
+			Token: containerToken,
+			Credentials: func(_ context.Context, profile string) (imds.Credentials, error) {
+				return profileCredentials(sessions, profile, cfg.Profile)
+			},
+		},
+	})
 
 	tcp, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -79,8 +94,15 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer sock.Close()
+	tokenFile := filepath.Join(filepath.Dir(cfg.Socket), "container-token")
+	if err := writePrivateFile(tokenFile, containerToken); err != nil {
+		return fmt.Errorf("failed to write the container endpoint's token: %w", err)
+	}
+	defer os.Remove(tokenFile)
 
-	ctl := &controller{cfg: cfg, sessions: sessions, imds: imdsHandler, served: served, endpoint: "http://" + tcp.Addr().String() + "/"}
+	endpoint := "http://" + tcp.Addr().String() + "/"
+	ctl := &controller{cfg: cfg, sessions: sessions, imds: imdsHandler, served: served, endpoint: endpoint,
+		containerEndpoint: strings.TrimSuffix(endpoint, "/") + imds.ContainerPathPrefix, containerTokenFile: tokenFile}
 	imdsServer := &http.Server{
 		Handler:           sameUserOnly(imdsHandler, cfg.Logger, &ctl.refusedOtherUser),
 		ConnContext:       withConnOwner,
@@ -134,6 +156,37 @@ func CheckLoopback(addr string) error {
 	return nil
 }
 
+// randomToken returns 256 random bits, URL-safe.
+func randomToken() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic("mfad: no randomness: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// writePrivateFile replaces path with a file only the user can read,
+// written in full before it takes the name.
+func writePrivateFile(path, content string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.WriteString(content); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
 var iamRoleName = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
 
 // roleName is the name listed on the IMDS role path. botocore puts it into a
@@ -161,20 +214,32 @@ func (s *servedProfile) setProfile(p *awsconfig.Profile) {
 func (s *servedProfile) Identity() imds.Identity { return *s.id.Load() }
 
 func (s *servedProfile) Credentials(context.Context) (imds.Credentials, error) {
-	c, obtained, err := s.sessions.Credentials(s.name)
+	return profileCredentials(s.sessions, s.name, s.name)
+}
+
+// profileCredentials returns profile's session for an HTTP client, or an
+// error that tells the user what to run. served is the profile that
+// `mfad unlock` unlocks without --profile.
+func profileCredentials(sessions *session.Manager, profile, served string) (imds.Credentials, error) {
+	s, err := sessions.Credentials(profile)
 	if err != nil {
 		var locked *session.LockedError
 		if errors.As(err, &locked) {
-			return imds.Credentials{}, &imds.UnavailableError{Code: "MFASessionLocked", Message: "mfad: " + err.Error() + "; run `mfad unlock`"}
+			remedy := "mfad unlock"
+			if profile != served {
+				remedy += " --profile " + profile
+			}
+			return imds.Credentials{}, &imds.UnavailableError{Code: "MFASessionLocked", Message: "mfad: " + err.Error() + "; run `" + remedy + "`"}
 		}
 		return imds.Credentials{}, err
 	}
 	return imds.Credentials{
-		AccessKeyID:     c.AccessKeyID,
-		SecretAccessKey: c.SecretAccessKey.Reveal(),
-		SessionToken:    c.SessionToken.Reveal(),
-		Expiration:      c.Expiration,
-		LastUpdated:     obtained,
+		AccessKeyID:     s.AccessKeyID,
+		SecretAccessKey: s.SecretAccessKey.Reveal(),
+		SessionToken:    s.SessionToken.Reveal(),
+		Expiration:      s.Expiration,
+		LastUpdated:     s.ObtainedAt,
+		AccountID:       s.AccountID,
 	}, nil
 }
 
@@ -185,6 +250,9 @@ type controller struct {
 	imds     *imds.Handler
 	served   *servedProfile
 	endpoint string
+	// containerEndpoint is the container endpoint's URL, less the profile.
+	containerEndpoint  string
+	containerTokenFile string
 	// refusedOtherUser counts requests refused for coming from another user.
 	refusedOtherUser atomic.Uint64
 }
@@ -199,11 +267,13 @@ func (c *controller) profile(name string) string {
 func (c *controller) Status(context.Context) (ipc.Status, error) {
 	s := c.imds.Stats()
 	return ipc.Status{
-		Version:      c.cfg.Version,
-		PID:          os.Getpid(),
-		IMDSEndpoint: c.endpoint,
-		IMDSProfile:  c.cfg.Profile,
-		Profiles:     c.sessions.Status(c.cfg.Profile),
+		Version:            c.cfg.Version,
+		PID:                os.Getpid(),
+		IMDSEndpoint:       c.endpoint,
+		IMDSProfile:        c.cfg.Profile,
+		ContainerEndpoint:  c.containerEndpoint,
+		ContainerTokenFile: c.containerTokenFile,
+		Profiles:           c.sessions.Status(c.cfg.Profile),
 		IMDS: ipc.IMDSStats{
 			TokensIssued: s.TokensIssued, TokenRequests: s.TokenRequests, V1Requests: s.V1Requests,
 			CredentialsServed: s.CredentialsServed, CredentialsLocked: s.Unavailable,

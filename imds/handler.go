@@ -46,6 +46,8 @@ type Credentials struct {
 	Expiration      time.Time
 	// LastUpdated is when the credentials were obtained.
 	LastUpdated time.Time
+	// AccountID is the account the credentials belong to, if known.
+	AccountID string
 }
 
 // Identity describes what the handler serves, independent of whether
@@ -91,6 +93,9 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives refusals at debug level. Nil discards them.
 	Logger *slog.Logger
+	// Container, when set, also serves the container-credentials endpoint
+	// under ContainerPathPrefix.
+	Container *ContainerOptions
 }
 
 // Stats counts what the handler has answered since it was created.
@@ -135,6 +140,9 @@ func NewHandler(src Source, opts Options) *Handler {
 		writeText(w, http.StatusMethodNotAllowed, "method not allowed")
 	})
 	r.Put("/latest/api/token", h.putToken)
+	if opts.Container != nil && opts.Container.Token != "" {
+		r.Get(ContainerPathPrefix+"{profile}", h.containerCredentials)
+	}
 	r.Group(func(r chi.Router) {
 		r.Use(h.requireToken)
 		r.Get("/latest/meta-data/iam/security-credentials", h.roleList(false))
@@ -330,12 +338,7 @@ func notFound(w http.ResponseWriter, _ *http.Request) {
 }
 
 func writeText(w http.ResponseWriter, status int, body string) {
-	hdr := w.Header()
-	hdr.Set("Content-Type", "text/plain")
-	hdr.Set("Content-Length", strconv.Itoa(len(body)))
-	hdr.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, _ = w.Write([]byte(body))
+	writeBody(w, status, "text/plain", []byte(body))
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
@@ -344,11 +347,6 @@ func writeJSON(w http.ResponseWriter, v any) {
 		writeText(w, http.StatusInternalServerError, http.StatusText(http.StatusInternalServerError))
 		return
 	}
-	hdr := w.Header()
 	// EC2 labels every metadata answer text/plain, JSON documents included.
-	hdr.Set("Content-Type", "text/plain")
-	hdr.Set("Content-Length", strconv.Itoa(len(body)))
-	hdr.Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(body)
+	writeBody(w, http.StatusOK, "text/plain", body)
 }

@@ -40,8 +40,14 @@ type Status struct {
 	// ending in a slash.
 	IMDSEndpoint string `json:"imds_endpoint"`
 	// IMDSProfile is the profile served on IMDSEndpoint.
-	IMDSProfile string          `json:"imds_profile"`
-	Profiles    []ProfileStatus `json:"profiles"`
+	IMDSProfile string `json:"imds_profile"`
+	// ContainerEndpoint is the container-credentials endpoint; a profile
+	// name completes it, for AWS_CONTAINER_CREDENTIALS_FULL_URI.
+	ContainerEndpoint string `json:"container_endpoint"`
+	// ContainerTokenFile holds the token that endpoint requires, for
+	// AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE.
+	ContainerTokenFile string          `json:"container_token_file"`
+	Profiles           []ProfileStatus `json:"profiles"`
 	// IMDS counts the requests the IMDS endpoint has answered.
 	IMDS IMDSStats `json:"imds"`
 }

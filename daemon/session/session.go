@@ -62,11 +62,19 @@ type Manager struct {
 }
 
 type entry struct {
-	serial     string
-	creds      awssts.Credentials
-	obtainedAt time.Time
-	unlocked   bool
-	lastError  string
+	serial    string
+	session   Session
+	unlocked  bool
+	lastError string
+}
+
+// Session is a live MFA session.
+type Session struct {
+	awssts.Credentials
+	// ObtainedAt is when STS issued the credentials.
+	ObtainedAt time.Time
+	// AccountID is the account of the IAM user, when mfa_serial says.
+	AccountID string
 }
 
 // New returns a Manager with every profile locked.
@@ -119,7 +127,8 @@ func (m *Manager) Unlock(ctx context.Context, profile string, code secret.Value)
 		return awssts.Credentials{}, m.failed(profile, err)
 	}
 	m.mu.Lock()
-	m.sessions[profile] = &entry{serial: p.MFASerial, creds: creds, obtainedAt: m.opts.Now(), unlocked: true}
+	m.sessions[profile] = &entry{serial: p.MFASerial, unlocked: true,
+		session: Session{Credentials: creds, ObtainedAt: m.opts.Now(), AccountID: p.AccountID}}
 	m.mu.Unlock()
 	return creds, nil
 }
@@ -163,7 +172,7 @@ func (m *Manager) Lock(profile string) bool {
 	if e == nil || !e.unlocked {
 		return false
 	}
-	was := m.opts.Now().Before(e.creds.Expiration)
+	was := m.opts.Now().Before(e.session.Expiration)
 	*e = entry{serial: e.serial}
 	return was
 }
@@ -182,20 +191,20 @@ func (e *LockedError) Error() string {
 	return fmt.Sprintf("the MFA session of profile %s is locked", e.Profile)
 }
 
-// Credentials returns profile's session credentials and when they were
-// obtained, or a *LockedError. Expiry is judged by the wall clock at each
-// call, so a laptop that slept past it wakes up locked.
-func (m *Manager) Credentials(profile string) (awssts.Credentials, time.Time, error) {
+// Credentials returns profile's live session, or a *LockedError. Expiry is
+// judged by the wall clock at each call, so a laptop that slept past it
+// wakes up locked.
+func (m *Manager) Credentials(profile string) (Session, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	e := m.sessions[profile]
 	if e == nil || !e.unlocked {
-		return awssts.Credentials{}, time.Time{}, &LockedError{Profile: profile}
+		return Session{}, &LockedError{Profile: profile}
 	}
-	if !m.opts.Now().Before(e.creds.Expiration) {
-		return awssts.Credentials{}, time.Time{}, &LockedError{Profile: profile, Expired: e.creds.Expiration}
+	if !m.opts.Now().Before(e.session.Expiration) {
+		return Session{}, &LockedError{Profile: profile, Expired: e.session.Expiration}
 	}
-	return e.creds, e.obtainedAt, nil
+	return e.session, nil
 }
 
 // Status reports on the given profiles and every other one the manager has
@@ -215,9 +224,9 @@ func (m *Manager) Status(profiles ...string) []ipc.ProfileStatus {
 		st := ipc.ProfileStatus{Name: name, State: ipc.StateLocked}
 		if e := m.sessions[name]; e != nil {
 			st.MFASerial, st.LastError = e.serial, e.lastError
-			if e.unlocked && now.Before(e.creds.Expiration) {
+			if e.unlocked && now.Before(e.session.Expiration) {
 				st.State = ipc.StateUnlocked
-				st.Expiration = e.creds.Expiration.UTC().Format(time.RFC3339)
+				st.Expiration = e.session.Expiration.UTC().Format(time.RFC3339)
 			}
 		}
 		out = append(out, st)

@@ -63,7 +63,7 @@ func kind(err error) string {
 
 func TestUnlockServeLock(t *testing.T) {
 	f := setup(t)
-	if _, _, err := f.m.Credentials("default"); !errors.As(err, new(*LockedError)) {
+	if _, err := f.m.Credentials("default"); !errors.As(err, new(*LockedError)) {
 		t.Fatalf("before unlock: %v", err)
 	}
 	code := f.user.Code(time.Now())
@@ -74,7 +74,7 @@ func TestUnlockServeLock(t *testing.T) {
 	if got := f.sts.Issued()[0].AccessKeyID; creds.AccessKeyID != got {
 		t.Fatalf("unlock returned %s, STS issued %s", creds.AccessKeyID, got)
 	}
-	served, _, err := f.m.Credentials("default")
+	served, err := f.m.Credentials("default")
 	if err != nil || served.AccessKeyID != creds.AccessKeyID {
 		t.Fatalf("served %v, %v", served.AccessKeyID, err)
 	}
@@ -92,14 +92,14 @@ func TestUnlockServeLock(t *testing.T) {
 		t.Fatalf("STS saw %d calls, want 1", n)
 	}
 	// The failed attempt did not lock the live session.
-	if _, _, err := f.m.Credentials("default"); err != nil {
+	if _, err := f.m.Credentials("default"); err != nil {
 		t.Fatalf("session lost after a refused code: %v", err)
 	}
 
 	if !f.m.Lock("default") {
 		t.Fatal("Lock reported no session")
 	}
-	if _, _, err := f.m.Credentials("default"); !errors.As(err, new(*LockedError)) || !strings.Contains(err.Error(), "locked") {
+	if _, err := f.m.Credentials("default"); !errors.As(err, new(*LockedError)) || !strings.Contains(err.Error(), "locked") {
 		t.Fatalf("after lock: %v", err)
 	}
 	if f.m.Lock("default") {
@@ -116,7 +116,7 @@ func TestSessionExpiresByWallClock(t *testing.T) {
 	// The machine sleeps past the expiry: no timer fires, the next
 	// request finds the session over.
 	f.clock.add(time.Until(creds.Expiration) + time.Second)
-	_, _, err = f.m.Credentials("default")
+	_, err = f.m.Credentials("default")
 	var locked *LockedError
 	if !errors.As(err, &locked) || !locked.Expired.Equal(creds.Expiration) || !strings.Contains(err.Error(), "expired") {
 		t.Fatalf("after expiry: %v", err)
@@ -169,7 +169,7 @@ func TestCredentialsNeverWaitForSTS(t *testing.T) {
 	if err := f.sts.WaitForCalls(context.Background(), 2); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.m.Credentials("default"); err != nil {
+	if _, err := f.m.Credentials("default"); err != nil {
 		t.Fatalf("credentials during a pending unlock: %v", err)
 	}
 	_ = f.m.Status()

@@ -1,0 +1,91 @@
+package imds
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/go-chi/chi/v5"
+)
+
+// ContainerPathPrefix is where the container-credentials endpoint serves
+// each profile: AWS_CONTAINER_CREDENTIALS_FULL_URI=http://HOST:PORT/profiles/NAME.
+// Unlike IMDS, that variable keeps its path, so it can name a profile.
+const ContainerPathPrefix = "/profiles/"
+
+// ContainerOptions enable the container-credentials endpoint, the one ECS
+// offers, which every SDK reads from AWS_CONTAINER_CREDENTIALS_FULL_URI
+// with the token from AWS_CONTAINER_AUTHORIZATION_TOKEN[_FILE] in the
+// Authorization header. The token guards it where the peer's user cannot
+// be looked up.
+type ContainerOptions struct {
+	// Token is the secret every request must carry. It must not be empty.
+	Token string
+	// Credentials returns a profile's credentials; an *UnavailableError
+	// says why there are none.
+	Credentials func(ctx context.Context, profile string) (Credentials, error)
+}
+
+// containerDocument is the container endpoint's answer, as ECS writes it.
+type containerDocument struct {
+	AccessKeyID     string `json:"AccessKeyId"`
+	SecretAccessKey string `json:"SecretAccessKey"`
+	Token           string `json:"Token"`
+	Expiration      string `json:"Expiration"`
+	AccountID       string `json:"AccountId,omitempty"`
+}
+
+// containerError is the error body the SDKs parse: Go's shows code and
+// message, botocore the whole body.
+type containerError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (h *Handler) containerCredentials(w http.ResponseWriter, r *http.Request) {
+	c := h.opts.Container
+	got := r.Header.Values("Authorization")
+	if len(got) != 1 || subtle.ConstantTimeCompare([]byte(got[0]), []byte(c.Token)) != 1 {
+		h.count.unauthorized.Add(1)
+		writeContainerError(w, http.StatusUnauthorized, containerError{"Unauthorized",
+			"the Authorization header does not carry mfad's token; set AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE as `mfad env --container` prints"})
+		return
+	}
+	creds, err := c.Credentials(r.Context(), chi.URLParam(r, "profile"))
+	if err != nil {
+		var unavailable *UnavailableError
+		if !errors.As(err, &unavailable) {
+			unavailable = &UnavailableError{Code: "InternalError", Message: err.Error()}
+		}
+		h.count.unavailable.Add(1)
+		// 403, not 5xx: the SDKs retry 5xx, and no retry unlocks a session.
+		writeContainerError(w, http.StatusForbidden, containerError{unavailable.Code, unavailable.Message})
+		return
+	}
+	h.count.credentialsServed.Add(1)
+	body, _ := json.Marshal(containerDocument{
+		AccessKeyID:     creds.AccessKeyID,
+		SecretAccessKey: creds.SecretAccessKey,
+		Token:           creds.SessionToken,
+		Expiration:      creds.Expiration.UTC().Format(timeLayout),
+		AccountID:       creds.AccountID,
+	})
+	writeBody(w, http.StatusOK, "application/json", body)
+}
+
+func writeContainerError(w http.ResponseWriter, status int, e containerError) {
+	body, _ := json.Marshal(e)
+	writeBody(w, status, "application/json", body)
+}
+
+func writeBody(w http.ResponseWriter, status int, contentType string, body []byte) {
+	hdr := w.Header()
+	hdr.Set("Content-Type", contentType)
+	hdr.Set("Content-Length", strconv.Itoa(len(body)))
+	hdr.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
