@@ -36,6 +36,9 @@ const DefaultListen = "127.0.0.1:9911"
 type Config struct {
 	// Listen is the IMDS endpoint's loopback address, host:port.
 	Listen string
+	// Listener, if set, is used for the IMDS endpoint instead of
+	// listening on Listen: tests pass their own.
+	Listener net.Listener
 	// Profile is the profile served on the IMDS endpoint.
 	Profile string
 	// Socket is the control socket's path.
@@ -50,6 +53,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Version is reported by `mfad status`.
 	Version string
+	// OnReady, if set, is called once both servers accept connections.
+	OnReady func()
 }
 
 // Run serves until ctx ends, then shuts both servers down and removes the
@@ -60,6 +65,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if cfg.STS == nil {
 		cfg.STS = &awssts.Client{}
+	}
+	if cfg.Listener != nil {
+		cfg.Listen = cfg.Listener.Addr().String()
 	}
 	if err := CheckLoopback(cfg.Listen); err != nil {
 		return err
@@ -83,10 +91,12 @@ func Run(ctx context.Context, cfg Config) error {
 		},
 	})
 
-	tcp, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return ipc.NewError(ipc.KindBadRequest, "failed to listen on "+cfg.Listen+": "+err.Error(),
-			"is another mfad running (`mfad status`)? or choose another port with --listen 127.0.0.1:PORT")
+	tcp := cfg.Listener
+	if tcp == nil {
+		if tcp, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return ipc.NewError(ipc.KindBadRequest, "failed to listen on "+cfg.Listen+": "+err.Error(),
+				"is another mfad running (`mfad status`)? or choose another port with --listen 127.0.0.1:PORT")
+		}
 	}
 	defer tcp.Close()
 	sock, err := ipc.Listen(cfg.Socket)
@@ -118,6 +128,9 @@ func Run(ctx context.Context, cfg Config) error {
 	failed := make(chan error, 2)
 	go func() { failed <- imdsServer.Serve(tcp) }()
 	go func() { failed <- ipcServer.Serve(sock) }()
+	if cfg.OnReady != nil {
+		cfg.OnReady()
+	}
 	cfg.Logger.Info("mfad is serving", "imds", ctl.endpoint, "profile", cfg.Profile, "socket", cfg.Socket,
 		"region", profile.Region, "pid", os.Getpid())
 

@@ -1,0 +1,130 @@
+package daemon
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mfad/mfad/daemon/awssts"
+	"github.com/mfad/mfad/daemon/keystore"
+	"github.com/mfad/mfad/daemon/secret"
+	"github.com/mfad/mfad/daemon/ststest"
+	"github.com/mfad/mfad/ipc"
+)
+
+type memKeys map[string]keystore.Keys
+
+func (m memKeys) Keys(profile string) (keystore.Keys, error) {
+	if k, ok := m[profile]; ok {
+		return k, nil
+	}
+	return keystore.Keys{}, keystore.NoKeysError(profile)
+}
+
+// running is an in-process daemon with an unlocked session.
+type running struct {
+	addr   string // host:port of the IMDS endpoint
+	port   int
+	socket string
+	creds  ststest.Credentials // what it serves
+	logs   *strings.Builder
+}
+
+func startUnlocked(t *testing.T) *running {
+	t.Helper()
+	user := ststest.NewUser("123456789012", "alice")
+	sts := ststest.NewServer(user)
+	t.Cleanup(sts.Close)
+	ststest.Setenv(t, sts, "[default]\nregion = eu-west-1\nmfa_serial = "+user.MFASerial+"\n")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &running{addr: ln.Addr().String(), port: ln.Addr().(*net.TCPAddr).Port,
+		socket: filepath.Join(t.TempDir(), "run", "mfad.sock"), logs: &strings.Builder{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	ready := make(chan struct{})
+	go func() {
+		done <- Run(ctx, Config{
+			Listener: ln, Profile: "default", Socket: r.socket, STS: &awssts.Client{},
+			Keys:    memKeys{"default": {AccessKeyID: user.AccessKeyID, SecretAccessKey: secret.New(user.SecretAccessKey)}},
+			Logger:  slog.New(slog.NewTextHandler(&lockedWriter{b: r.logs}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+			OnReady: func() { close(ready) },
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("daemon: %v", err)
+		}
+	})
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("daemon stopped: %v", err)
+	}
+	if _, err := (&ipc.Client{Socket: r.socket}).Unlock(context.Background(), "", user.Code(time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	r.creds = sts.Issued()[0]
+	return r
+}
+
+// lockedWriter lets the daemon's goroutines log into one builder.
+type lockedWriter struct {
+	mu sync.Mutex
+	b  *strings.Builder
+}
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+// answer is what the server sent back to a raw request.
+type answer struct {
+	status int // 0 when the server closed the connection unanswered
+	header http.Header
+	body   string
+}
+
+// raw sends one request as bytes, as an attacker would.
+func (r *running) raw(t *testing.T, request string) answer {
+	t.Helper()
+	conn, err := net.Dial("tcp", r.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(15 * time.Second))
+	if _, err := io.WriteString(conn, request); err != nil {
+		return answer{}
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		return answer{}
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return answer{status: resp.StatusCode, header: resp.Header, body: string(body)}
+}
+
+func (r *running) token(t *testing.T) string {
+	t.Helper()
+	a := r.raw(t, fmt.Sprintf("PUT /latest/api/token HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nX-aws-ec2-metadata-token-ttl-seconds: 300\r\nConnection: close\r\n\r\n", r.port))
+	if a.status != 200 {
+		t.Fatalf("token: %d", a.status)
+	}
+	return a.body
+}
