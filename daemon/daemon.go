@@ -66,6 +66,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.STS == nil {
 		cfg.STS = &awssts.Client{}
 	}
+	if err := hardenProcess(); err != nil {
+		cfg.Logger.Warn("could not disable core dumps", "error", err.Error())
+	}
 	if cfg.Listener != nil {
 		cfg.Listen = cfg.Listener.Addr().String()
 	}

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -168,6 +169,28 @@ var servingLine = regexp.MustCompile(`msg="mfad is serving" imds=(\S+)`)
 // serve starts `mfad serve` on a free port and waits until it serves.
 func (w *world) serve(args ...string) *runningDaemon {
 	w.t.Helper()
+	d, _ := w.serveLogged(args...)
+	return d
+}
+
+// stop ends the daemon with SIGTERM and waits for it to exit cleanly.
+func (d *runningDaemon) stop(t *testing.T) {
+	t.Helper()
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-d.exited:
+		if err != nil {
+			t.Fatalf("daemon exit after SIGTERM: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("daemon did not stop on SIGTERM")
+	}
+}
+
+// serveLogged is serve, also returning everything the daemon logs.
+func (w *world) serveLogged(args ...string) (*runningDaemon, *syncBuffer) {
+	w.t.Helper()
+	logs := &syncBuffer{}
 	cmd := exec.Command(mfadBin, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
 	cmd.Env = w.env
 	stderr, err := cmd.StderrPipe()
@@ -182,6 +205,7 @@ func (w *world) serve(args ...string) *runningDaemon {
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
+			logs.WriteString(sc.Text() + "\n")
 			if m := servingLine.FindStringSubmatch(sc.Text()); m != nil {
 				ready <- m[1]
 			}
@@ -196,7 +220,25 @@ func (w *world) serve(args ...string) *runningDaemon {
 	case <-time.After(20 * time.Second):
 		w.t.Fatal("mfad serve did not start serving within 20s")
 	}
-	return d
+	return d, logs
+}
+
+// syncBuffer collects text written from one goroutine and read from another.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) WriteString(s string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.b.WriteString(s)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 // sdkCredentials loads credentials the way any Go program does, with the
@@ -323,15 +365,7 @@ func TestEndToEnd(t *testing.T) {
 	if _, err := os.Stat(socket); err != nil {
 		t.Fatalf("socket: %v", err)
 	}
-	d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-d.exited:
-		if err != nil {
-			t.Fatalf("daemon exit after SIGTERM: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("daemon did not stop on SIGTERM")
-	}
+	d.stop(t)
 	if _, err := os.Stat(socket); !os.IsNotExist(err) {
 		t.Fatalf("socket left after shutdown: %v", err)
 	}

@@ -35,6 +35,14 @@ type ProfileLoader func(ctx context.Context, name string) (*awsconfig.Profile, e
 // IAM users.
 const DefaultDuration = 12 * time.Hour
 
+// Unlock attempts that reach STS are rate limited: a burst of
+// unlockBurst, then one per unlockInterval. A person mistyping a few codes
+// never notices; a script guessing codes gets nowhere.
+const (
+	unlockBurst    = 10
+	unlockInterval = 6 * time.Second
+)
+
 // codeMemory is how long a used code is remembered. Codes are valid for 30
 // seconds, and STS accepts one step either side.
 const codeMemory = 3 * time.Minute
@@ -59,6 +67,9 @@ type Manager struct {
 	mu        sync.RWMutex
 	sessions  map[string]*entry
 	usedCodes map[string]time.Time // serial + "/" + code -> when it was sent
+	// attempts is a token bucket of unlock attempts: full at attemptsAt.
+	attempts   float64
+	attemptsAt time.Time
 }
 
 type entry struct {
@@ -88,7 +99,7 @@ func New(opts Options) *Manager {
 	if opts.Duration == 0 {
 		opts.Duration = DefaultDuration
 	}
-	return &Manager{opts: opts, sessions: map[string]*entry{}, usedCodes: map[string]time.Time{}}
+	return &Manager{opts: opts, sessions: map[string]*entry{}, usedCodes: map[string]time.Time{}, attempts: unlockBurst, attemptsAt: opts.Now()}
 }
 
 var codePattern = regexp.MustCompile(`^[0-9]{6}$`)
@@ -114,6 +125,10 @@ func (m *Manager) Unlock(ctx context.Context, profile string, code secret.Value)
 
 	m.unlocking.Lock()
 	defer m.unlocking.Unlock()
+	if wait := m.takeAttempt(); wait > 0 {
+		return awssts.Credentials{}, m.failed(profile, ipc.NewError(ipc.KindBusy,
+			"too many unlock attempts", fmt.Sprintf("wait %s, then unlock with the code shown then", wait.Round(time.Second))))
+	}
 	// Remember the code before it leaves: whatever STS answers, even
 	// nothing, it must never be sent again.
 	if !m.claimCode(p.MFASerial, code.Reveal()) {
@@ -131,6 +146,21 @@ func (m *Manager) Unlock(ctx context.Context, profile string, code secret.Value)
 		session: Session{Credentials: creds, ObtainedAt: m.opts.Now(), AccountID: p.AccountID}}
 	m.mu.Unlock()
 	return creds, nil
+}
+
+// takeAttempt takes one unlock attempt from the bucket, or returns how long
+// until one is available.
+func (m *Manager) takeAttempt() time.Duration {
+	now := m.opts.Now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.attempts = min(unlockBurst, m.attempts+float64(now.Sub(m.attemptsAt))/float64(unlockInterval))
+	m.attemptsAt = now
+	if m.attempts < 1 {
+		return time.Duration((1 - m.attempts) * float64(unlockInterval))
+	}
+	m.attempts--
+	return 0
 }
 
 // claimCode records code as used and reports whether it was new.

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -176,5 +177,27 @@ func TestCredentialsNeverWaitForSTS(t *testing.T) {
 	cancel()
 	if err := <-done; err == nil {
 		t.Fatal("cancelled unlock succeeded")
+	}
+}
+
+func TestUnlockRateLimit(t *testing.T) {
+	f := setup(t)
+	wrong := func(i int) string { return fmt.Sprintf("%06d", (i*7919+13)%1000000) }
+	for i := range unlockBurst {
+		if _, err := f.m.Unlock(context.Background(), "default", secret.New(wrong(i))); kind(err) != ipc.KindInvalidCode {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+	}
+	_, err := f.m.Unlock(context.Background(), "default", secret.New(wrong(unlockBurst)))
+	var e *ipc.Error
+	if !errors.As(err, &e) || e.Kind != ipc.KindBusy || !strings.Contains(e.Hint, "wait 6s") {
+		t.Fatalf("attempt past the burst: %v", err)
+	}
+	if n := len(f.sts.Calls()); n != unlockBurst {
+		t.Fatalf("STS saw %d calls, want %d", n, unlockBurst)
+	}
+	f.clock.add(unlockInterval)
+	if _, err := f.m.Unlock(context.Background(), "default", secret.New(f.user.Code(time.Now()))); err != nil {
+		t.Fatalf("after waiting: %v", err)
 	}
 }
