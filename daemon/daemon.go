@@ -107,7 +107,11 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer sock.Close()
-	tokenFile := filepath.Join(filepath.Dir(cfg.Socket), "container-token")
+	stateDir, err := ipc.StateDir(cfg.Socket)
+	if err != nil {
+		return err
+	}
+	tokenFile := filepath.Join(stateDir, "container-token")
 	if err := writePrivateFile(tokenFile, containerToken); err != nil {
 		return fmt.Errorf("failed to write the container endpoint's token: %w", err)
 	}

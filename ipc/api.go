@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
-	"strconv"
 )
 
 // Host is the HTTP Host of every request on the socket. The server refuses
@@ -124,18 +122,13 @@ type Error struct {
 func (e *Error) Error() string { return e.Message }
 
 // DefaultSocketPath returns where the daemon listens: $MFAD_SOCKET, else
-// mfad/mfad.sock in $XDG_RUNTIME_DIR, else in a per-user directory under the
-// system's temporary directory.
+// mfad/mfad.sock in $XDG_RUNTIME_DIR, else a private per-user directory
+// under the system's temporary directory (on Windows, a named pipe).
 func DefaultSocketPath() string {
 	if p := os.Getenv(SocketEnv); p != "" {
 		return p
 	}
-	if dir := os.Getenv("XDG_RUNTIME_DIR"); dir != "" {
-		return filepath.Join(dir, "mfad", "mfad.sock")
-	}
-	// Another user could create this directory first; listen and dial
-	// both check that it is ours and private before trusting it.
-	return filepath.Join(os.TempDir(), "mfad-"+strconv.Itoa(os.Getuid()), "mfad.sock")
+	return defaultSocketPath()
 }
 
 // NotRunningError is returned when no daemon answers on the socket.

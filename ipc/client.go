@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 )
 
@@ -114,13 +113,11 @@ func (c *Client) dial(ctx context.Context, _, _ string) (net.Conn, error) {
 		}
 		return nil, &untrustedSocketError{err.Error()}
 	}
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "unix", path)
+	conn, err := dialSocket(ctx, path)
 	if err != nil {
 		return nil, &NotRunningError{Socket: path, Err: err}
 	}
-	uid, err := peerUID(conn)
-	if err != nil || uid != os.Getuid() {
+	if self, err := peerIsSelf(conn, false); err != nil || !self {
 		conn.Close()
 		return nil, &untrustedSocketError{"refusing to talk to the process behind " + path + ": it is not yours"}
 	}

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"time"
 )
 
@@ -81,11 +80,11 @@ func refusal(r *http.Request) string {
 	if c == nil {
 		return "no connection to check"
 	}
-	uid, err := peerUID(c)
+	self, err := peerIsSelf(c, true)
 	if err != nil {
 		return "cannot identify the peer: " + err.Error()
 	}
-	if uid != os.Getuid() {
+	if !self {
 		return "peer belongs to another user"
 	}
 	if r.Host != Host {

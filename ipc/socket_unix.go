@@ -3,12 +3,14 @@
 package ipc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -26,18 +28,6 @@ func (l *Listener) Close() error {
 	err := l.Listener.Close()
 	l.lock.Close()
 	return err
-}
-
-// AlreadyRunningError is returned by Listen when another daemon holds the socket.
-type AlreadyRunningError struct{ Socket string }
-
-func (e *AlreadyRunningError) Error() string {
-	return "mfad is already running (socket " + e.Socket + ")"
-}
-
-// Hint says what to do instead of starting a second daemon.
-func (e *AlreadyRunningError) Hint() string {
-	return "use the running daemon (`mfad status`), or stop it first"
 }
 
 // Listen creates the socket at path for a daemon: the directory must be the
@@ -121,6 +111,38 @@ func checkPrivateDir(dir string) error {
 		return &PrivateDirError{dir, fmt.Sprintf("its mode is %#o, others can enter it", fi.Mode().Perm())}
 	}
 	return nil
+}
+
+// defaultSocketPath is where the socket lives without MFAD_SOCKET: in
+// $XDG_RUNTIME_DIR, else in a per-user directory under the system's
+// temporary directory. Another user could create that directory first;
+// Listen and the client both check that it is ours and private.
+func defaultSocketPath() string {
+	if dir := os.Getenv("XDG_RUNTIME_DIR"); dir != "" {
+		return filepath.Join(dir, "mfad", "mfad.sock")
+	}
+	return filepath.Join(os.TempDir(), "mfad-"+strconv.Itoa(os.Getuid()), "mfad.sock")
+}
+
+// StateDir returns a directory only the user can enter, for files that
+// belong with the socket (the container endpoint's token): the socket's
+// own directory, which Listen has checked.
+func StateDir(socket string) (string, error) {
+	dir := filepath.Dir(socket)
+	return dir, checkPrivateDir(dir)
+}
+
+// dialSocket connects to the daemon's socket.
+func dialSocket(ctx context.Context, path string) (net.Conn, error) {
+	var d net.Dialer
+	return d.DialContext(ctx, "unix", path)
+}
+
+// peerIsSelf reports whether the process at the other end of c runs as
+// the same user as this one.
+func peerIsSelf(c net.Conn, _ bool) (bool, error) {
+	uid, err := peerUID(c)
+	return err == nil && uid == os.Getuid(), err
 }
 
 // checkSocketOwner makes sure the socket the client is about to trust with a
