@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
 	"net/http"
@@ -41,9 +42,18 @@ func (s *Server) authenticate(r *http.Request, body []byte, now time.Time) (User
 	if len(scope) != 5 || scope[3] != "sts" || scope[4] != "aws4_request" || parts["SignedHeaders"] == "" || parts["Signature"] == "" {
 		return User{}, &apiError{400, "Sender", "IncompleteSignature", "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters"}
 	}
-	user, found := s.lookupKey(scope[0], now)
+	user, session, found := s.lookupKey(scope[0])
 	if !found {
 		return User{}, errUnknownKey
+	}
+	if session != nil {
+		// Session keys are only good with their own token, until they expire.
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("X-Amz-Security-Token")), []byte(session.SessionToken)) != 1 {
+			return User{}, errUnknownKey
+		}
+		if !now.Before(session.Expiration) {
+			return User{}, errExpiredToken
+		}
 	}
 	signedAt, err := time.Parse(amzDateLayout, r.Header.Get("X-Amz-Date"))
 	if err != nil {
@@ -67,20 +77,23 @@ func (s *Server) authenticate(r *http.Request, body []byte, now time.Time) (User
 	return user, nil
 }
 
-// lookupKey finds the secret for an access key ID: an IAM user's, or that of
-// session credentials issued earlier and still valid.
-func (s *Server) lookupKey(id string, now time.Time) (User, bool) {
+// lookupKey finds who an access key ID belongs to: an IAM user, or session
+// credentials issued earlier (then returned too), signing as the user they
+// were issued to but with their own secret.
+func (s *Server) lookupKey(id string) (User, *Credentials, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if u, ok := s.users[id]; ok {
-		return u, true
+		return u, nil, true
 	}
-	for _, c := range s.sess {
-		if c.AccessKeyID == id && now.Before(c.Expiration) {
-			return User{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey}, true
+	for i := range s.sess {
+		if c := s.sess[i]; c.AccessKeyID == id {
+			u := s.users[c.User]
+			u.AccessKeyID, u.SecretAccessKey = c.AccessKeyID, c.SecretAccessKey
+			return u, &c, true
 		}
 	}
-	return User{}, false
+	return User{}, nil, false
 }
 
 // signature recomputes the request's signature over the headers the client

@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -88,6 +89,8 @@ type Call struct {
 	Action      string
 	AccessKeyID string
 	TokenCode   string
+	// Region is the region the request was signed for.
+	Region string
 }
 
 // Server is a running fake STS. Set AWS_ENDPOINT_URL_STS to its URL.
@@ -101,7 +104,10 @@ type Server struct {
 	used  map[string]bool // serial + "/" + code
 	fault Fault
 	delay time.Duration
-	calls []Call
+	// lifetime, if set, is how long every issued session lasts, whatever
+	// was asked: a test's way to an MFA session about to end.
+	lifetime time.Duration
+	calls    []Call
 	// called is closed and replaced at each call, to wake WaitForCalls.
 	called chan struct{}
 	sess   []Credentials
@@ -126,6 +132,11 @@ func (s *Server) SetFault(f Fault) { s.mu.Lock(); s.fault = f; s.mu.Unlock() }
 
 // SetDelay makes every following request wait d before it is answered.
 func (s *Server) SetDelay(d time.Duration) { s.mu.Lock(); s.delay = d; s.mu.Unlock() }
+
+// SetSessionLifetime makes every following session last d, whatever the
+// request asks: the way a test gets credentials near or past their end.
+// Zero restores the requested duration.
+func (s *Server) SetSessionLifetime(d time.Duration) { s.mu.Lock(); s.lifetime = d; s.mu.Unlock() }
 
 // SetClock replaces the server's clock.
 func (s *Server) SetClock(now func() time.Time) { s.mu.Lock(); s.now = now; s.mu.Unlock() }
@@ -181,6 +192,8 @@ var (
 		"The security token included in the request is invalid."}
 	errBadSignature = &apiError{403, "Sender", "SignatureDoesNotMatch",
 		"The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."}
+	errExpiredToken = &apiError{403, "Sender", "ExpiredToken",
+		"The security token included in the request is expired"}
 	errMissingAuth = &apiError{403, "Sender", "MissingAuthenticationToken",
 		"Request is missing Authentication Token"}
 	errThrottled = &apiError{400, "Sender", "Throttling", "Rate exceeded"}
@@ -206,6 +219,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	call := Call{Action: form.Get("Action"), TokenCode: form.Get("TokenCode")}
 	user, apiErr := s.authenticate(r, body, now)
 	call.AccessKeyID = user.AccessKeyID
+	call.Region = signingRegion(r)
 	s.mu.Lock()
 	s.calls = append(s.calls, call)
 	close(s.called)
@@ -253,6 +267,16 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	switch form.Get("Action") {
 	case "GetSessionToken":
 		s.getSessionToken(w, r, form, user, now)
+	case "GetCallerIdentity":
+		writeXML(w, http.StatusOK, getCallerIdentityResponse{
+			XMLNS: xmlns,
+			Result: callerIdentity{
+				Arn:     strings.Replace(user.MFASerial, ":mfa/", ":user/", 1),
+				UserID:  "AIDA" + user.AccessKeyID[4:],
+				Account: accountOf(user.MFASerial),
+			},
+			RequestID: newRequestID(),
+		})
 	default:
 		writeError(w, &apiError{400, "Sender", "InvalidAction", "Could not find operation " + form.Get("Action") + " for version 2011-06-15"})
 	}
@@ -301,6 +325,11 @@ func (s *Server) getSessionToken(w http.ResponseWriter, r *http.Request, form ur
 			return
 		}
 	}
+	s.mu.Lock()
+	if s.lifetime > 0 {
+		duration = s.lifetime
+	}
+	s.mu.Unlock()
 	creds := Credentials{
 		AccessKeyID:     "ASIA" + randomString(16, upperAlnum),
 		SecretAccessKey: randomString(40, secretAlphabet),
@@ -339,6 +368,38 @@ type getSessionTokenResponse struct {
 	XMLNS     string            `xml:"xmlns,attr"`
 	Result    credentialsResult `xml:"GetSessionTokenResult"`
 	RequestID string            `xml:"ResponseMetadata>RequestId"`
+}
+
+type callerIdentity struct {
+	Arn     string `xml:"Arn"`
+	UserID  string `xml:"UserId"`
+	Account string `xml:"Account"`
+}
+
+type getCallerIdentityResponse struct {
+	XMLName   xml.Name       `xml:"GetCallerIdentityResponse"`
+	XMLNS     string         `xml:"xmlns,attr"`
+	Result    callerIdentity `xml:"GetCallerIdentityResult"`
+	RequestID string         `xml:"ResponseMetadata>RequestId"`
+}
+
+func accountOf(arn string) string {
+	parts := strings.Split(arn, ":")
+	if len(parts) < 5 {
+		return ""
+	}
+	return parts[4]
+}
+
+// signingRegion reads the region from a SigV4 credential scope.
+func signingRegion(r *http.Request) string {
+	_, cred, _ := strings.Cut(r.Header.Get("Authorization"), "Credential=")
+	cred, _, _ = strings.Cut(cred, ",")
+	scope := strings.Split(cred, "/")
+	if len(scope) != 5 {
+		return ""
+	}
+	return scope[2]
 }
 
 type errorResponse struct {

@@ -73,3 +73,44 @@ func TestAuthentication(t *testing.T) {
 		t.Fatal("credentials issued to a bad signature")
 	}
 }
+
+func TestSessionCredentials(t *testing.T) {
+	u := NewUser("123456789012", "alice")
+	srv := NewServer(u)
+	defer srv.Close()
+	out, err := getSessionToken(client(srv, u.AccessKeyID, u.SecretAccessKey, ""), u.MFASerial, u.Code(time.Now()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := out.Credentials
+	id, err := client(srv, *c.AccessKeyId, *c.SecretAccessKey, *c.SessionToken).GetCallerIdentity(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *id.Arn != "arn:aws:iam::123456789012:user/alice" || *id.Account != "123456789012" {
+		t.Fatalf("identity %s %s", *id.Arn, *id.Account)
+	}
+	if calls := srv.Calls(); calls[len(calls)-1].AccessKeyID != *c.AccessKeyId || calls[len(calls)-1].Region != "us-east-1" {
+		t.Fatalf("call recorded as %+v", calls[len(calls)-1])
+	}
+	_, err = client(srv, *c.AccessKeyId, *c.SecretAccessKey, "wrong-token").GetCallerIdentity(context.Background(), nil)
+	wantAPIError(t, err, "InvalidClientTokenId", errUnknownKey.message)
+
+	srv.SetClock(func() time.Time { return c.Expiration.Add(time.Second) })
+	_, err = client(srv, *c.AccessKeyId, *c.SecretAccessKey, *c.SessionToken).GetCallerIdentity(context.Background(), nil)
+	wantAPIError(t, err, "ExpiredToken", errExpiredToken.message)
+}
+
+func TestSessionLifetime(t *testing.T) {
+	u := NewUser("123456789012", "alice")
+	srv := NewServer(u)
+	defer srv.Close()
+	srv.SetSessionLifetime(10 * time.Minute)
+	out, err := getSessionToken(client(srv, u.AccessKeyID, u.SecretAccessKey, ""), u.MFASerial, u.Code(time.Now()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Until(*out.Credentials.Expiration); d > 10*time.Minute || d < 9*time.Minute {
+		t.Fatalf("session lasts %s", d)
+	}
+}
