@@ -57,11 +57,12 @@ func TestMain(m *testing.M) {
 // world is one user's machine: a home, an AWS config, a file keyring and a
 // fake STS that knows the user.
 type world struct {
-	t    *testing.T
-	home string
-	env  []string
-	sts  *ststest.Server
-	user ststest.User
+	t     *testing.T
+	codes map[string]bool // TOTP codes handed out by freshCode
+	home  string
+	env   []string
+	sts   *ststest.Server
+	user  ststest.User
 }
 
 func newWorld(t *testing.T) *world {
@@ -93,6 +94,23 @@ func newWorld(t *testing.T) *world {
 		"AWS_ENDPOINT_URL_STS=" + sts.URL,
 	}
 	return w
+}
+
+// freshCode returns a code STS accepts now that this world has not used:
+// STS takes the codes of the previous, current and next 30 s step, once.
+func (w *world) freshCode() string {
+	w.t.Helper()
+	if w.codes == nil {
+		w.codes = map[string]bool{}
+	}
+	for _, step := range []time.Duration{0, 30 * time.Second, -30 * time.Second} {
+		if c := w.user.Code(time.Now().Add(step)); !w.codes[c] {
+			w.codes[c] = true
+			return c
+		}
+	}
+	w.t.Fatal("no unused code in this 90 s window")
+	return ""
 }
 
 // unsetEnv removes variables from the environment mfad runs with.
