@@ -16,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+
 	"github.com/mfad/mfad/daemon/awssts"
 	"github.com/mfad/mfad/daemon/keystore"
 	"github.com/mfad/mfad/daemon/secret"
@@ -39,6 +42,8 @@ type running struct {
 	socket string
 	creds  ststest.Credentials // what it serves
 	logs   *strings.Builder
+	sts    *ststest.Server
+	user   ststest.User
 }
 
 func startUnlocked(t *testing.T) *running {
@@ -51,7 +56,7 @@ func startUnlocked(t *testing.T) *running {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &running{addr: ln.Addr().String(), port: ln.Addr().(*net.TCPAddr).Port,
+	r := &running{addr: ln.Addr().String(), port: ln.Addr().(*net.TCPAddr).Port, sts: sts, user: user,
 		socket: filepath.Join(t.TempDir(), "run", "mfad.sock"), logs: &strings.Builder{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -129,4 +134,42 @@ func (r *running) token(t *testing.T) string {
 		t.Fatalf("token: %d", a.status)
 	}
 	return a.body
+}
+
+// TestSlowSTSNeverDelaysIMDS holds an unlock on an STS that takes 30 s to
+// answer, and reads credentials with the Go SDK meanwhile: every read
+// completes while the unlock is still waiting.
+func TestSlowSTSNeverDelaysIMDS(t *testing.T) {
+	r := startUnlocked(t)
+	r.sts.SetDelay(30 * time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	unlocked := make(chan error, 1)
+	go func() {
+		_, err := (&ipc.Client{Socket: r.socket}).Unlock(ctx, "", r.user.Code(time.Now().Add(30*time.Second)))
+		unlocked <- err
+	}()
+	if err := r.sts.WaitForCalls(context.Background(), 2); err != nil {
+		t.Fatal(err)
+	}
+	provider := ec2rolecreds.New(func(o *ec2rolecreds.Options) {
+		o.Client = imds.New(imds.Options{Endpoint: "http://" + r.addr + "/"})
+	})
+	for i := range 20 {
+		c, err := provider.Retrieve(context.Background())
+		if err != nil || c.AccessKeyID != r.creds.AccessKeyID {
+			t.Fatalf("read %d during a pending unlock: %v", i, err)
+		}
+	}
+	select {
+	case err := <-unlocked:
+		t.Fatalf("the unlock finished before the reads: %v", err)
+	default:
+	}
+	// The status answers from memory too.
+	if _, err := (&ipc.Client{Socket: r.socket}).Status(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	<-unlocked
 }

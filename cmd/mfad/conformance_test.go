@@ -529,3 +529,23 @@ func expiryMatches(got string, session time.Time) bool {
 	hour := time.Now().Add(time.Hour)
 	return session.After(hour) && t.Sub(hour).Abs() < time.Minute
 }
+
+// TestCLIv2RegionFromIMDS runs AWS CLI v2 with no region configured
+// anywhere: it asks the endpoint for the availability zone, and must sign
+// its call for the region of the profile mfad serves.
+func TestCLIv2RegionFromIMDS(t *testing.T) {
+	w := newWorld(t)
+	w.addKeys()
+	d := w.serve()
+	w.mustMfad("unlock", "--code", w.freshCode())
+	empty := filepath.Join(w.home, "empty-config")
+	writeFile(t, empty, "")
+	before := len(w.sts.Calls())
+	out, r := awsCLI(t, w.clientEnvFor(empty, d.endpoint), debianAWSCLI, "sts", "get-caller-identity", "--endpoint-url", w.sts.URL)
+	if r.Err != "" || !signedBySession(w, before, out) {
+		t.Fatalf("AWS CLI v2 without a region: %s\n%s", r.Err, out)
+	}
+	if got := w.sts.Calls()[len(w.sts.Calls())-1].Region; got != "eu-west-1" {
+		t.Fatalf("AWS CLI v2 signed for region %q, want eu-west-1 from the daemon's profile", got)
+	}
+}
