@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
@@ -26,6 +27,9 @@ type Profile struct {
 	Region string
 	// AccountID is the account of the MFA device, when mfa_serial is an ARN.
 	AccountID string
+	// SessionDuration is duration_seconds: how long an MFA session of this
+	// profile should last. Zero when not set.
+	SessionDuration time.Duration
 
 	// sdk is the SDK configuration for the profile: region, and endpoints
 	// from AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL or the config file.
@@ -61,6 +65,9 @@ func Load(ctx context.Context, name string) (*Profile, error) {
 	for _, src := range cfg.ConfigSources {
 		if sc, ok := src.(config.SharedConfig); ok {
 			p.MFASerial = strings.TrimSpace(sc.MFASerial)
+			if sc.RoleDurationSeconds != nil {
+				p.SessionDuration = *sc.RoleDurationSeconds
+			}
 		}
 	}
 	if a, err := arn.Parse(p.MFASerial); err == nil {

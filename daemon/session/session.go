@@ -31,9 +31,15 @@ type Issuer interface {
 // ProfileLoader reads a profile from the AWS config.
 type ProfileLoader func(ctx context.Context, name string) (*awsconfig.Profile, error)
 
-// DefaultDuration is how long an MFA session lasts: STS's own default for
-// IAM users.
+// DefaultDuration is how long an MFA session lasts unless the profile's
+// duration_seconds says otherwise: STS's own default for IAM users.
 const DefaultDuration = 12 * time.Hour
+
+// What GetSessionToken accepts for IAM users.
+const (
+	MinDuration = 15 * time.Minute
+	MaxDuration = 36 * time.Hour
+)
 
 // Unlock attempts that reach STS are rate limited: a burst of
 // unlockBurst, then one per unlockInterval. A person mistyping a few codes
@@ -67,6 +73,7 @@ type Manager struct {
 	mu        sync.RWMutex
 	sessions  map[string]*entry
 	usedCodes map[string]time.Time // serial + "/" + code -> when it was sent
+	inflight  map[string]*flight   // by profile
 	// attempts is a token bucket of unlock attempts: full at attemptsAt.
 	attempts   float64
 	attemptsAt time.Time
@@ -99,14 +106,47 @@ func New(opts Options) *Manager {
 	if opts.Duration == 0 {
 		opts.Duration = DefaultDuration
 	}
-	return &Manager{opts: opts, sessions: map[string]*entry{}, usedCodes: map[string]time.Time{}, attempts: unlockBurst, attemptsAt: opts.Now()}
+	return &Manager{opts: opts, sessions: map[string]*entry{}, usedCodes: map[string]time.Time{}, inflight: map[string]*flight{}, attempts: unlockBurst, attemptsAt: opts.Now()}
 }
 
 var codePattern = regexp.MustCompile(`^[0-9]{6}$`)
 
+// flight is an unlock under way, which later callers for the same profile
+// wait for instead of starting their own.
+type flight struct {
+	done  chan struct{}
+	creds awssts.Credentials
+	err   error
+}
+
 // Unlock starts profile's MFA session with a TOTP code and returns its
-// credentials. Failures are *ipc.Error values that say what to do.
+// credentials. Failures are *ipc.Error values that say what to do. While
+// an unlock of the profile is under way, another one waits for it and
+// shares its outcome: two terminals typing the same code cause one call.
 func (m *Manager) Unlock(ctx context.Context, profile string, code secret.Value) (awssts.Credentials, error) {
+	m.mu.Lock()
+	if f := m.inflight[profile]; f != nil {
+		m.mu.Unlock()
+		select {
+		case <-f.done:
+			return f.creds, f.err
+		case <-ctx.Done():
+			return awssts.Credentials{}, ctx.Err()
+		}
+	}
+	f := &flight{done: make(chan struct{})}
+	m.inflight[profile] = f
+	m.mu.Unlock()
+
+	f.creds, f.err = m.unlock(ctx, profile, code)
+	m.mu.Lock()
+	delete(m.inflight, profile)
+	m.mu.Unlock()
+	close(f.done)
+	return f.creds, f.err
+}
+
+func (m *Manager) unlock(ctx context.Context, profile string, code secret.Value) (awssts.Credentials, error) {
 	if !codePattern.MatchString(code.Reveal()) {
 		return awssts.Credentials{}, ipc.NewError(ipc.KindInvalidCode,
 			"an MFA code is the 6 digits your authenticator shows", "run `mfad unlock` again with the current code")
@@ -117,6 +157,15 @@ func (m *Manager) Unlock(ctx context.Context, profile string, code secret.Value)
 	}
 	if p.MFASerial == "" {
 		return awssts.Credentials{}, m.failed(profile, awsconfig.NoMFASerialError(profile))
+	}
+	duration := m.opts.Duration
+	if p.SessionDuration != 0 {
+		duration = p.SessionDuration
+	}
+	if duration < MinDuration || duration > MaxDuration {
+		return awssts.Credentials{}, m.failed(profile, ipc.NewError(ipc.KindBadRequest,
+			fmt.Sprintf("duration_seconds = %d in profile %s is out of range: an MFA session lasts 900 to 129600 seconds", int(duration/time.Second), profile),
+			"fix duration_seconds in "+awsconfig.ConfigFile()+", or remove it for 12 hours"))
 	}
 	keys, err := m.opts.Keys.Keys(profile)
 	if err != nil {
@@ -136,7 +185,7 @@ func (m *Manager) Unlock(ctx context.Context, profile string, code secret.Value)
 			"that code was already used", "wait for your authenticator to show the next code, then run `mfad unlock` again"))
 	}
 	creds, err := m.opts.STS.GetSessionToken(ctx, awssts.SessionTokenRequest{
-		Profile: p, Keys: keys, Code: code, Duration: m.opts.Duration,
+		Profile: p, Keys: keys, Code: code, Duration: duration,
 	})
 	if err != nil {
 		return awssts.Credentials{}, m.failed(profile, err)

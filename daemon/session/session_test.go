@@ -201,3 +201,59 @@ func TestUnlockRateLimit(t *testing.T) {
 		t.Fatalf("after waiting: %v", err)
 	}
 }
+
+func TestSessionDuration(t *testing.T) {
+	user := ststest.NewUser("123456789012", "alice")
+	srv := ststest.NewServer(user)
+	t.Cleanup(srv.Close)
+	ststest.Setenv(t, srv, "[default]\nmfa_serial = "+user.MFASerial+"\nduration_seconds = 3600\n"+
+		"[profile short]\nmfa_serial = "+user.MFASerial+"\nduration_seconds = 60\n"+
+		"[profile long]\nmfa_serial = "+user.MFASerial+"\nduration_seconds = 200000\n")
+	keys := keystore.Keys{AccessKeyID: user.AccessKeyID, SecretAccessKey: secret.New(user.SecretAccessKey)}
+	m := New(Options{Keys: memKeys{"default": keys, "short": keys, "long": keys}, STS: &awssts.Client{}})
+	for _, p := range []string{"short", "long"} {
+		_, err := m.Unlock(context.Background(), p, secret.New(user.Code(time.Now())))
+		if kind(err) != ipc.KindBadRequest || !strings.Contains(err.Error(), "900 to 129600") {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	if n := len(srv.Calls()); n != 0 {
+		t.Fatalf("STS called %d times for invalid durations", n)
+	}
+	creds, err := m.Unlock(context.Background(), "default", secret.New(user.Code(time.Now())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Until(creds.Expiration); d > time.Hour || d < 59*time.Minute {
+		t.Fatalf("session lasts %s, want the profile's hour", d)
+	}
+}
+
+func TestConcurrentUnlocksShareOneCall(t *testing.T) {
+	f := setup(t)
+	// Long enough for the second caller to arrive while the first waits.
+	f.sts.SetDelay(time.Second)
+	type outcome struct {
+		creds awssts.Credentials
+		err   error
+	}
+	first, second := make(chan outcome, 1), make(chan outcome, 1)
+	go func() {
+		c, err := f.m.Unlock(context.Background(), "default", secret.New(f.user.Code(time.Now())))
+		first <- outcome{c, err}
+	}()
+	if err := f.sts.WaitForCalls(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		c, err := f.m.Unlock(context.Background(), "default", secret.New(f.user.Code(time.Now().Add(30*time.Second))))
+		second <- outcome{c, err}
+	}()
+	a, b := <-first, <-second
+	if a.err != nil || b.err != nil || a.creds.AccessKeyID != b.creds.AccessKeyID {
+		t.Fatalf("outcomes differ: %v / %v, %s / %s", a.err, b.err, a.creds.AccessKeyID, b.creds.AccessKeyID)
+	}
+	if n := len(f.sts.Calls()); n != 1 {
+		t.Fatalf("STS saw %d calls, want 1", n)
+	}
+}
