@@ -47,6 +47,8 @@ type Config struct {
 	AllowIMDSv1 bool
 	// Keys reads the long-term keys from the keyring.
 	Keys session.KeySource
+	// Cache keeps sessions across restarts; nil keeps them in memory only.
+	Cache session.Cache
 	// STS obtains sessions; nil means the real STS.
 	STS session.Issuer
 	// Logger receives the daemon's log; nil discards it.
@@ -79,7 +81,12 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	sessions := session.New(session.Options{Keys: cfg.Keys, STS: cfg.STS})
+	sessions := session.New(session.Options{Keys: cfg.Keys, STS: cfg.STS, Cache: cfg.Cache, Logger: cfg.Logger})
+	if restored, err := sessions.Restore(); err != nil {
+		cfg.Logger.Warn("could not restore kept sessions", "error", err.Error())
+	} else if len(restored) > 0 {
+		cfg.Logger.Info("restored sessions from the keyring", "profiles", restored)
+	}
 	served := &servedProfile{sessions: sessions, name: cfg.Profile}
 	served.setProfile(profile)
 	containerToken := randomToken()
@@ -321,7 +328,13 @@ func (c *controller) Unlock(ctx context.Context, req ipc.UnlockRequest) (ipc.Unl
 
 func (c *controller) Lock(_ context.Context, req ipc.LockRequest) (ipc.LockResponse, error) {
 	profile := c.profile(req.Profile)
-	was := c.sessions.Lock(profile)
+	was, err := c.sessions.Lock(profile)
 	c.cfg.Logger.Info("locked", "profile", profile, "had_session", was)
+	if err != nil {
+		// Locked in memory; the kept copy would come back at restart.
+		return ipc.LockResponse{}, ipc.NewError(ipc.KindKeyring,
+			"locked, but the session kept in the keyring could not be removed: "+err.Error(),
+			"run `mfad lock` again once the keyring is reachable")
+	}
 	return ipc.LockResponse{Profile: profile, WasLocked: was}, nil
 }

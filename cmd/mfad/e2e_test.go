@@ -481,3 +481,54 @@ func TestKeyManagement(t *testing.T) {
 }
 
 func secretMask(id string) string { return strings.Repeat("*", len(id)-4) + id[len(id)-4:] }
+
+// TestRestartKeepsSession kills the daemon outright and starts it again:
+// the session comes back from the keyring without a new code. A session
+// that ended while the daemon was down does not, and is purged.
+func TestRestartKeepsSession(t *testing.T) {
+	w := newWorld(t)
+	w.addKeys()
+	d := w.serve()
+	w.mustMfad("unlock", "--code", w.freshCode())
+	issued := w.sts.Issued()[0]
+	d.cmd.Process.Kill()
+	<-d.exited
+
+	d = w.serve()
+	key, _, token, _, err := w.sdkCredentials(d.endpoint)
+	if err != nil || key != issued.AccessKeyID || token != issued.SessionToken {
+		t.Fatalf("after kill -9 and restart: %s, %v", key, err)
+	}
+	if len(w.sts.Calls()) != 1 {
+		t.Fatalf("STS called again: %d calls", len(w.sts.Calls()))
+	}
+
+	// A session that ends while the daemon is down.
+	w.sts.SetSessionLifetime(2 * time.Second)
+	w.mustMfad("unlock", "--code", w.freshCode())
+	short := w.sts.Issued()[1]
+	d.cmd.Process.Kill()
+	<-d.exited
+	<-time.After(time.Until(short.Expiration) + 100*time.Millisecond)
+	d, logs := w.serveLogged()
+	if _, _, _, _, err := w.sdkCredentials(d.endpoint); err == nil || !strings.Contains(err.Error(), "locked") {
+		t.Fatalf("expired session restored: %v", err)
+	}
+	if strings.Contains(logs.String(), "restored sessions") {
+		t.Fatalf("daemon restored an expired session:\n%s", logs)
+	}
+
+	// mfad lock removes the kept session too, and the expired one was
+	// purged: the next daemon restores nothing.
+	w.sts.SetSessionLifetime(0)
+	w.mustMfad("unlock", "--code", w.freshCode())
+	w.mustMfad("lock")
+	d.stop(t)
+	d, logs = w.serveLogged()
+	if strings.Contains(logs.String(), "restored") {
+		t.Fatalf("a locked or expired session came back:\n%s", logs)
+	}
+	if _, _, _, _, err := w.sdkCredentials(d.endpoint); err == nil {
+		t.Fatal("a locked session came back after restart")
+	}
+}

@@ -37,6 +37,10 @@ confirmation unless --yes is given.`,
 			if err := store.RemoveKeys(profile); err != nil {
 				return err
 			}
+			// A session kept for a restart goes with the key.
+			if err := store.RemoveSession(profile); err != nil {
+				return err
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "removed access key %s of profile %s\n", masked, profile)
 			return nil
 		},

@@ -56,6 +56,7 @@ with ` + "`eval \"$(mfad env)\"`" + `.`,
 				Socket:      ipc.DefaultSocketPath(),
 				AllowIMDSv1: allowV1,
 				Keys:        store,
+				Cache:       store,
 				Logger:      logger,
 				Version:     mfadVersion(),
 			})

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mfad/mfad/daemon/secret"
 	"github.com/mfad/mfad/ipc"
 )
 
@@ -347,5 +348,40 @@ func requireSecretService(t *testing.T) {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s is needed for this test: install the dbus and gnome-keyring packages (.ci/test does)", tool)
 		}
+	}
+}
+
+func TestSessions(t *testing.T) {
+	s := fileStore(t, t.TempDir(), "pw")
+	exp := time.Now().Add(time.Hour).Truncate(time.Second).UTC()
+	c := CachedSession{AccessKeyID: "ASIAEXAMPLE", SecretAccessKey: secret.New("session-secret"), SessionToken: secret.New("session-token"),
+		Expiration: exp, ObtainedAt: exp.Add(-time.Hour), AccountID: "123456789012", MFASerial: "arn:aws:iam::123456789012:mfa/alice"}
+	if err := s.PutSession("default", c); err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := ParseKeys(testKeyID, testSecret)
+	if err := s.PutKeys("default", keys); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Sessions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := got["default"]
+	if len(got) != 1 || g.AccessKeyID != c.AccessKeyID || g.SecretAccessKey.Reveal() != "session-secret" || g.SessionToken.Reveal() != "session-token" ||
+		!g.Expiration.Equal(exp) || g.AccountID != c.AccountID || g.MFASerial != c.MFASerial {
+		t.Fatalf("read back %+v", got)
+	}
+	if p, _ := s.Profiles(); len(p) != 1 {
+		t.Fatalf("sessions listed as key profiles: %v", p)
+	}
+	if err := s.RemoveSession("default"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveSession("default"); err != nil {
+		t.Fatalf("removing a missing session: %v", err)
+	}
+	if got, _ := s.Sessions(); len(got) != 0 {
+		t.Fatalf("left %v", got)
 	}
 }

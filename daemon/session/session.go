@@ -6,6 +6,7 @@ package session
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"slices"
 	"sync"
@@ -26,6 +27,13 @@ type KeySource interface {
 // Issuer obtains MFA sessions from STS.
 type Issuer interface {
 	GetSessionToken(ctx context.Context, req awssts.SessionTokenRequest) (awssts.Credentials, error)
+}
+
+// Cache keeps sessions across daemon restarts (the keyring).
+type Cache interface {
+	PutSession(profile string, s keystore.CachedSession) error
+	Sessions() (map[string]keystore.CachedSession, error)
+	RemoveSession(profile string) error
 }
 
 // ProfileLoader reads a profile from the AWS config.
@@ -60,6 +68,10 @@ type Options struct {
 	STS      Issuer
 	Now      func() time.Time // nil means time.Now
 	Duration time.Duration    // zero means DefaultDuration
+	// Cache, if set, keeps sessions across restarts.
+	Cache Cache
+	// Logger receives what goes wrong with the cache; nil discards it.
+	Logger *slog.Logger
 }
 
 // Manager holds the MFA sessions of all profiles. It is safe for
@@ -105,6 +117,9 @@ func New(opts Options) *Manager {
 	}
 	if opts.Duration == 0 {
 		opts.Duration = DefaultDuration
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Manager{opts: opts, sessions: map[string]*entry{}, usedCodes: map[string]time.Time{}, inflight: map[string]*flight{}, attempts: unlockBurst, attemptsAt: opts.Now()}
 }
@@ -190,11 +205,53 @@ func (m *Manager) unlock(ctx context.Context, profile string, code secret.Value)
 	if err != nil {
 		return awssts.Credentials{}, m.failed(profile, err)
 	}
+	sess := Session{Credentials: creds, ObtainedAt: m.opts.Now(), AccountID: p.AccountID}
 	m.mu.Lock()
-	m.sessions[profile] = &entry{serial: p.MFASerial, unlocked: true,
-		session: Session{Credentials: creds, ObtainedAt: m.opts.Now(), AccountID: p.AccountID}}
+	m.sessions[profile] = &entry{serial: p.MFASerial, unlocked: true, session: sess}
 	m.mu.Unlock()
+	if m.opts.Cache != nil {
+		err := m.opts.Cache.PutSession(profile, keystore.CachedSession{
+			AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken,
+			Expiration: creds.Expiration, ObtainedAt: sess.ObtainedAt, AccountID: sess.AccountID, MFASerial: p.MFASerial,
+		})
+		if err != nil {
+			// The session works; only a restart will need a new code.
+			m.opts.Logger.Warn("could not keep the session in the keyring", "profile", profile, "error", err.Error())
+		}
+	}
 	return creds, nil
+}
+
+// Restore takes back the sessions kept in the cache that have not expired,
+// and purges those that have. It returns the profiles restored.
+func (m *Manager) Restore() ([]string, error) {
+	if m.opts.Cache == nil {
+		return nil, nil
+	}
+	kept, err := m.opts.Cache.Sessions()
+	if err != nil {
+		return nil, err
+	}
+	now := m.opts.Now()
+	var restored []string
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for profile, c := range kept {
+		if !now.Before(c.Expiration) {
+			if err := m.opts.Cache.RemoveSession(profile); err != nil {
+				m.opts.Logger.Warn("could not purge an expired session", "profile", profile, "error", err.Error())
+			}
+			continue
+		}
+		m.sessions[profile] = &entry{serial: c.MFASerial, unlocked: true, session: Session{
+			Credentials: awssts.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken, Expiration: c.Expiration},
+			ObtainedAt:  c.ObtainedAt,
+			AccountID:   c.AccountID,
+		}}
+		restored = append(restored, profile)
+	}
+	slices.Sort(restored)
+	return restored, nil
 }
 
 // takeAttempt takes one unlock attempt from the bucket, or returns how long
@@ -243,17 +300,22 @@ func (m *Manager) failed(profile string, err error) error {
 	return err
 }
 
-// Lock forgets profile's session and reports whether it had one.
-func (m *Manager) Lock(profile string) bool {
+// Lock forgets profile's session, in memory and in the cache, and reports
+// whether it had a live one.
+func (m *Manager) Lock(profile string) (bool, error) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	e := m.sessions[profile]
-	if e == nil || !e.unlocked {
-		return false
+	was := false
+	if e := m.sessions[profile]; e != nil && e.unlocked {
+		was = m.opts.Now().Before(e.session.Expiration)
+		*e = entry{serial: e.serial}
 	}
-	was := m.opts.Now().Before(e.session.Expiration)
-	*e = entry{serial: e.serial}
-	return was
+	m.mu.Unlock()
+	if m.opts.Cache != nil {
+		if err := m.opts.Cache.RemoveSession(profile); err != nil {
+			return was, err
+		}
+	}
+	return was, nil
 }
 
 // LockedError is returned by Credentials for a profile without a live session.

@@ -97,13 +97,13 @@ func TestUnlockServeLock(t *testing.T) {
 		t.Fatalf("session lost after a refused code: %v", err)
 	}
 
-	if !f.m.Lock("default") {
-		t.Fatal("Lock reported no session")
+	if was, err := f.m.Lock("default"); !was || err != nil {
+		t.Fatalf("Lock: %v, %v", was, err)
 	}
 	if _, err := f.m.Credentials("default"); !errors.As(err, new(*LockedError)) || !strings.Contains(err.Error(), "locked") {
 		t.Fatalf("after lock: %v", err)
 	}
-	if f.m.Lock("default") {
+	if was, _ := f.m.Lock("default"); was {
 		t.Fatal("second Lock reported a session")
 	}
 }
