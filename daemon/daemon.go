@@ -23,6 +23,7 @@ import (
 
 	"github.com/mfad/mfad/daemon/awsconfig"
 	"github.com/mfad/mfad/daemon/awssts"
+	"github.com/mfad/mfad/daemon/notify"
 	"github.com/mfad/mfad/daemon/secret"
 	"github.com/mfad/mfad/daemon/session"
 	"github.com/mfad/mfad/imds"
@@ -57,6 +58,12 @@ type Config struct {
 	Version string
 	// OnReady, if set, is called once both servers accept connections.
 	OnReady func()
+	// Notifier shows desktop notifications; nil shows none (they are
+	// still logged).
+	Notifier notify.Notifier
+	// WarnBefore is how long before a session ends the user is warned;
+	// zero means no warning.
+	WarnBefore time.Duration
 }
 
 // Run serves until ctx ends, then shuts both servers down and removes the
@@ -87,7 +94,10 @@ func Run(ctx context.Context, cfg Config) error {
 	} else if len(restored) > 0 {
 		cfg.Logger.Info("restored sessions from the keyring", "profiles", restored)
 	}
-	served := &servedProfile{sessions: sessions, name: cfg.Profile}
+	notes := newNotices(cfg.Notifier, cfg.Logger, cfg.WarnBefore)
+	source := &credentialSource{sessions: sessions, served: cfg.Profile, notices: notes,
+		auto: newAutoUnlock(sessions, notes, cfg.Logger)}
+	served := &servedProfile{creds: source, name: cfg.Profile}
 	served.setProfile(profile)
 	containerToken := randomToken()
 	imdsHandler := imds.NewHandler(served, imds.Options{
@@ -96,7 +106,7 @@ func Run(ctx context.Context, cfg Config) error {
 		Container: &imds.ContainerOptions{
 			Token: containerToken,
 			Credentials: func(_ context.Context, profile string) (imds.Credentials, error) {
-				return profileCredentials(sessions, profile, cfg.Profile)
+				return source.credentials(profile)
 			},
 		},
 	})
@@ -139,6 +149,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	ipcServer := ipc.NewServer(ctl, cfg.Logger)
 
+	go watchExpiry(ctx, notes, sessions, 30*time.Second)
 	failed := make(chan error, 2)
 	go func() { failed <- imdsServer.Serve(tcp) }()
 	go func() { failed <- ipcServer.Serve(sock) }()
@@ -227,9 +238,9 @@ func roleName(profile string) string {
 
 // servedProfile is the imds.Source of the profile on the IMDS endpoint.
 type servedProfile struct {
-	sessions *session.Manager
-	name     string
-	id       atomic.Pointer[imds.Identity]
+	creds *credentialSource
+	name  string
+	id    atomic.Pointer[imds.Identity]
 }
 
 // setProfile updates what the endpoint says of the profile: the config
@@ -241,24 +252,35 @@ func (s *servedProfile) setProfile(p *awsconfig.Profile) {
 func (s *servedProfile) Identity() imds.Identity { return *s.id.Load() }
 
 func (s *servedProfile) Credentials(context.Context) (imds.Credentials, error) {
-	return profileCredentials(s.sessions, s.name, s.name)
+	return s.creds.credentials(s.name)
 }
 
-// profileCredentials returns profile's session for an HTTP client, or an
-// error that tells the user what to run. served is the profile that
-// `mfad unlock` unlocks without --profile.
-func profileCredentials(sessions *session.Manager, profile, served string) (imds.Credentials, error) {
-	s, err := sessions.Credentials(profile)
+// credentialSource answers both endpoints from the sessions in memory.
+// When a profile is locked it says what to run, tells the user on the
+// desktop, and starts the profile's mfa_process if it has one; none of
+// that holds up the answer.
+type credentialSource struct {
+	sessions *session.Manager
+	served   string // the profile `mfad unlock` unlocks without --profile
+	notices  *notices
+	auto     *autoUnlock
+}
+
+func (c *credentialSource) credentials(profile string) (imds.Credentials, error) {
+	s, err := c.sessions.Credentials(profile)
 	if err != nil {
 		var locked *session.LockedError
-		if errors.As(err, &locked) {
-			remedy := "mfad unlock"
-			if profile != served {
-				remedy += " --profile " + profile
-			}
-			return imds.Credentials{}, &imds.UnavailableError{Code: "MFASessionLocked", Message: "mfad: " + err.Error() + "; run `" + remedy + "`"}
+		if !errors.As(err, &locked) {
+			return imds.Credentials{}, err
 		}
-		return imds.Credentials{}, err
+		now := time.Now()
+		c.notices.locked(profile, now)
+		c.auto.trigger(profile, now)
+		remedy := "mfad unlock"
+		if profile != c.served {
+			remedy += " --profile " + profile
+		}
+		return imds.Credentials{}, &imds.UnavailableError{Code: "MFASessionLocked", Message: "mfad: " + err.Error() + "; run `" + remedy + "`"}
 	}
 	return imds.Credentials{
 		AccessKeyID:     s.AccessKeyID,
@@ -268,6 +290,20 @@ func profileCredentials(sessions *session.Manager, profile, served string) (imds
 		LastUpdated:     s.ObtainedAt,
 		AccountID:       s.AccountID,
 	}, nil
+}
+
+// watchExpiry checks the sessions' ends every interval until ctx ends.
+func watchExpiry(ctx context.Context, n *notices, sessions *session.Manager, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n.checkExpiry(time.Now(), sessions.Expirations())
+		}
+	}
 }
 
 // controller carries out the control socket's requests.

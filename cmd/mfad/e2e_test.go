@@ -245,14 +245,41 @@ func (w *world) serveLogged(args ...string) (*runningDaemon, *syncBuffer) {
 
 // syncBuffer collects text written from one goroutine and read from another.
 type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
+	mu   sync.Mutex
+	b    strings.Builder
+	more chan struct{} // closed and replaced at each write
 }
 
 func (b *syncBuffer) WriteString(s string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.b.WriteString(s)
+	if b.more != nil {
+		close(b.more)
+	}
+	b.more = make(chan struct{})
+}
+
+// waitFor waits until the text contains s.
+func (b *syncBuffer) waitFor(t *testing.T, s string) {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		b.mu.Lock()
+		if b.more == nil {
+			b.more = make(chan struct{})
+		}
+		text, more := b.b.String(), b.more
+		b.mu.Unlock()
+		if strings.Contains(text, s) {
+			return
+		}
+		select {
+		case <-more:
+		case <-deadline:
+			t.Fatalf("never saw %q in:\n%s", s, text)
+		}
+	}
 }
 
 func (b *syncBuffer) String() string {

@@ -5,17 +5,20 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mfad/mfad/daemon"
+	"github.com/mfad/mfad/daemon/notify"
 	"github.com/mfad/mfad/ipc"
 )
 
 func newServeCmd() *cobra.Command {
 	var (
 		listen, profile, logLevel string
-		allowV1                   bool
+		allowV1, notifications    bool
+		warnBefore                time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -48,6 +51,10 @@ with ` + "`eval \"$(mfad env)\"`" + `.`,
 				return err
 			}
 			logger.Debug("keyring opened", "backend", store.Backend())
+			var notifier notify.Notifier
+			if notifications {
+				notifier = notify.Desktop()
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return daemon.Run(ctx, daemon.Config{
@@ -59,6 +66,8 @@ with ` + "`eval \"$(mfad env)\"`" + `.`,
 				Cache:       store,
 				Logger:      logger,
 				Version:     mfadVersion(),
+				Notifier:    notifier,
+				WarnBefore:  warnBefore,
 			})
 		},
 	}
@@ -66,5 +75,7 @@ with ` + "`eval \"$(mfad env)\"`" + `.`,
 	cmd.Flags().StringVar(&profile, "profile", "default", "AWS config `profile` served on the IMDS endpoint")
 	cmd.Flags().BoolVar(&allowV1, "allow-imdsv1", false, "also answer IMDSv1 requests, which carry no session token")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	cmd.Flags().BoolVar(&notifications, "notify", true, "show desktop notifications (notify-send, osascript)")
+	cmd.Flags().DurationVar(&warnBefore, "warn-before", 15*time.Minute, "warn this long before a session ends (0 to never warn)")
 	return cmd
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/config"
 
+	"gopkg.in/ini.v1"
+
 	"github.com/mfad/mfad/ipc"
 )
 
@@ -30,6 +32,10 @@ type Profile struct {
 	// SessionDuration is duration_seconds: how long an MFA session of this
 	// profile should last. Zero when not set.
 	SessionDuration time.Duration
+	// MFAProcess is mfa_process: a command that prints a one-time code
+	// (for example `ykman oath accounts code --single aws`), as aws-vault
+	// reads it. The SDK does not know the key, so it is read from the file.
+	MFAProcess string
 
 	// sdk is the SDK configuration for the profile: region, and endpoints
 	// from AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL or the config file.
@@ -73,7 +79,34 @@ func Load(ctx context.Context, name string) (*Profile, error) {
 	if a, err := arn.Parse(p.MFASerial); err == nil {
 		p.AccountID = a.AccountID
 	}
+	p.MFAProcess = mfaProcess(name)
 	return p, nil
+}
+
+// mfaProcess reads the profile's mfa_process from the config file.
+func mfaProcess(name string) string {
+	path := os.Getenv("AWS_CONFIG_FILE")
+	if path == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return ""
+		}
+		path = filepath.Join(home, ".aws", "config")
+	}
+	f, err := ini.LoadSources(ini.LoadOptions{Loose: true, AllowPythonMultilineValues: true}, path)
+	if err != nil {
+		return ""
+	}
+	sections := []string{"profile " + name}
+	if name == "default" {
+		sections = append(sections, "default")
+	}
+	for _, sec := range sections {
+		if v := strings.TrimSpace(f.Section(sec).Key("mfa_process").String()); v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 func loadSDKConfig(ctx context.Context, name string) (aws.Config, error) {

@@ -75,3 +75,13 @@ func TestNoConfigFileDefaultProfile(t *testing.T) {
 		t.Errorf("hint %q does not name the [default] section", h)
 	}
 }
+
+func TestMFAProcess(t *testing.T) {
+	withConfig(t, "[default]\nmfa_serial = arn:aws:iam::123456789012:mfa/alice\nmfa_process = ykman oath accounts code --single aws\n\n[profile work]\nmfa_process=oathtool --totp -b SEED\n[profile none]\n")
+	for name, want := range map[string]string{"default": "ykman oath accounts code --single aws", "work": "oathtool --totp -b SEED", "none": ""} {
+		p, err := Load(context.Background(), name)
+		if err != nil || p.MFAProcess != want {
+			t.Errorf("%s: %q, %v; want %q", name, p.MFAProcess, err, want)
+		}
+	}
+}

@@ -348,6 +348,20 @@ func (m *Manager) Credentials(profile string) (Session, error) {
 	return e.session, nil
 }
 
+// Expirations returns when each unlocked profile's session ends (or
+// ended: an expired session stays listed until locked or replaced).
+func (m *Manager) Expirations() map[string]time.Time {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := map[string]time.Time{}
+	for name, e := range m.sessions {
+		if e.unlocked {
+			out[name] = e.session.Expiration
+		}
+	}
+	return out
+}
+
 // Status reports on the given profiles and every other one the manager has
 // seen, sorted by name.
 func (m *Manager) Status(profiles ...string) []ipc.ProfileStatus {
