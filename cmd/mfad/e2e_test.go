@@ -9,11 +9,13 @@ import (
 	"errors"
 	"fmt"
 
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -557,5 +559,67 @@ func TestRestartKeepsSession(t *testing.T) {
 	}
 	if _, _, _, _, err := w.sdkCredentials(d.endpoint); err == nil {
 		t.Fatal("a locked session came back after restart")
+	}
+}
+
+// TestSTSFailuresAsUsersSeeThem makes STS fail in every way it can and
+// checks, word for word, what `mfad unlock` prints.
+func TestSTSFailuresAsUsersSeeThem(t *testing.T) {
+	w := newWorld(t)
+	w.addKeys()
+	w.serve()
+	// A failing STS never looks at the code: any unused six digits do.
+	code := 100000
+	for _, tc := range []struct {
+		name   string
+		fault  ststest.Fault
+		delay  time.Duration
+		stderr string
+	}{
+		{"throttled", ststest.Throttle, 0, "mfad: AWS is throttling requests to STS\nhint: wait a minute, then unlock with a new code\n"},
+		{"internal error", ststest.InternalError, 0, "mfad: STS failed: InternalFailure: The request processing has failed because of an unknown error, exception or failure.\n"},
+		{"garbage", ststest.Garbage, 0, "mfad: the answer from STS is not an STS response (XML syntax error on line 1: unexpected EOF)\nhint: a proxy or a wrong AWS_ENDPOINT_URL_STS may stand in the way; wait for the next code and try again\n"},
+		{"dropped connection", ststest.DropConnection, 0, "mfad: STS at " + w.sts.URL + " closed the connection without answering\nhint: the code may have been used: wait for the next one, then unlock again\n"},
+		{"slow", ststest.NoFault, 20 * time.Second, "mfad: STS did not answer within 15s\nhint: check your network connection; the code may have been used, so wait for the next one\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w.sts.SetFault(tc.fault)
+			w.sts.SetDelay(tc.delay)
+			defer w.sts.SetFault(ststest.NoFault)
+			defer w.sts.SetDelay(0)
+			before := len(w.sts.Calls())
+			code++
+			res := w.mfad("", nil, "unlock", "--code", strconv.Itoa(code))
+			if res.exit == 0 {
+				t.Fatal("unlock succeeded")
+			}
+			if tc.stderr != "" && res.stderr != tc.stderr {
+				t.Errorf("stderr:\n%s\nwant:\n%s", res.stderr, tc.stderr)
+			}
+			if !strings.HasPrefix(res.stderr, "mfad: ") || strings.Count(res.stderr, "\n") > 2 {
+				t.Errorf("not one line of advice: %q", res.stderr)
+			}
+			if n := len(w.sts.Calls()) - before; n != 1 {
+				t.Errorf("STS saw the code %d times", n)
+			}
+		})
+	}
+
+	// STS unreachable: the daemon says which endpoint it tried.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String()
+	ln.Close()
+	w2 := newWorld(t)
+	w2.unsetEnv("AWS_ENDPOINT_URL_STS")
+	w2.env = append(w2.env, "AWS_ENDPOINT_URL_STS="+closed)
+	w2.addKeys()
+	w2.serve()
+	res := w2.mfad("", nil, "unlock", "--code", w2.freshCode())
+	want := "mfad: could not reach STS at " + closed + ": connection refused\nhint: check your network connection (and AWS_ENDPOINT_URL_STS, if set), then unlock with the next code\n"
+	if res.stderr != want {
+		t.Errorf("unreachable STS:\n%s\nwant:\n%s", res.stderr, want)
 	}
 }

@@ -6,7 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -130,11 +132,41 @@ func advise(err error, req SessionTokenRequest, timeout time.Duration, now time.
 		return stsErr(fmt.Sprintf("STS did not answer within %s", timeout),
 			"check your network connection; the code may have been used, so wait for the next one")
 	}
+	var garbled *smithy.DeserializationError
+	if errors.As(err, &garbled) {
+		return stsErr("the answer from STS is not an STS response ("+rootCause(garbled)+")",
+			"a proxy or a wrong AWS_ENDPOINT_URL_STS may stand in the way; wait for the next code and try again")
+	}
+	var urlErr *url.Error
+	if errors.As(err, &urlErr) {
+		endpoint := urlErr.URL
+		if u, perr := url.Parse(endpoint); perr == nil {
+			endpoint = u.Scheme + "://" + u.Host
+		}
+		if errors.Is(urlErr.Err, io.EOF) || errors.Is(urlErr.Err, io.ErrUnexpectedEOF) {
+			return stsErr("STS at "+endpoint+" closed the connection without answering",
+				"the code may have been used: wait for the next one, then unlock again")
+		}
+		return stsErr("could not reach STS at "+endpoint+": "+rootCause(urlErr.Err),
+			"check your network connection (and AWS_ENDPOINT_URL_STS, if set), then unlock with the next code")
+	}
 	var netErr net.Error
 	if errors.As(err, &netErr) {
 		return stsErr("could not reach STS: "+err.Error(), "check your network connection, then unlock with the next code")
 	}
 	return stsErr("STS call failed: "+err.Error(), "wait for the next code and try again")
+}
+
+// rootCause is the innermost error's text: "connection refused" rather
+// than the chain of operations that led to it.
+func rootCause(err error) string {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err.Error()
+		}
+		err = next
+	}
 }
 
 // skew reads AWS's time from a "Signature expired" message and says how far
