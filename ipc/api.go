@@ -57,6 +57,8 @@ type ProfileStatus struct {
 	// Expiration is when the session ends, RFC 3339, or empty when locked.
 	Expiration string `json:"expiration"`
 	MFASerial  string `json:"mfa_serial,omitempty"`
+	// LastUnlock is when the session was obtained, RFC 3339, or empty.
+	LastUnlock string `json:"last_unlock,omitempty"`
 	// LastError is why the last unlock failed, if it did.
 	LastError string `json:"last_error,omitempty"`
 }

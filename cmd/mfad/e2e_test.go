@@ -380,6 +380,11 @@ func TestEndToEnd(t *testing.T) {
 	if err := json.Unmarshal([]byte(w.mustMfad("status", "--json")), &st); err != nil || st.Profiles[0].State != "unlocked" || st.Profiles[0].Expiration != issued[0].Expiration.Format(time.RFC3339) {
 		t.Fatalf("status while unlocked: %+v %v", st, err)
 	}
+	text := w.mustMfad("status")
+	if !regexp.MustCompile(`default\s+unlocked\s+\d{4}-\d\d-\d\d \d\d:\d\d \S+ \(in \d+h\d+m\)\s+\d{4}-`).MatchString(text) ||
+		!regexp.MustCompile(`credentials served [1-9]\d*, refused while locked 1;`).MatchString(text) {
+		t.Fatalf("status text:\n%s", text)
+	}
 
 	// The same code again, and a wrong one: clear refusals, session intact.
 	expectFailure(t, w.mfad("", nil, "unlock", "--code", code), "that code was already used", "wait for your authenticator to show the next code")
@@ -420,6 +425,22 @@ func TestEndToEnd(t *testing.T) {
 	}
 	expectFailure(t, w.mfad("", nil, "unlock", "--code", "123456"), "is it running?", "mfad serve")
 	expectFailure(t, w.mfad("", nil, "status"), "is it running?", "mfad serve")
+}
+
+// TestJournaldLogs: under systemd (JOURNAL_STREAM set) the log leaves the
+// time stamp to the journal.
+func TestJournaldLogs(t *testing.T) {
+	w := newWorld(t)
+	_, logs := w.serveLogged()
+	if !strings.HasPrefix(logs.String(), "time=") {
+		t.Fatalf("terminal log without time: %q", logs)
+	}
+	w2 := newWorld(t)
+	w2.env = append(w2.env, "JOURNAL_STREAM=8:12345")
+	_, logs = w2.serveLogged()
+	if !strings.HasPrefix(logs.String(), "level=INFO msg=") {
+		t.Fatalf("journal log: %q", logs)
+	}
 }
 
 func TestServeRefusals(t *testing.T) {

@@ -38,7 +38,17 @@ with ` + "`eval \"$(mfad env)\"`" + `.`,
 			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
 				return &usageError{err: err, cmd: cmd.CommandPath()}
 			}
-			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			opts := &slog.HandlerOptions{Level: level}
+			if os.Getenv("JOURNAL_STREAM") != "" {
+				// Under systemd the journal stamps each line itself.
+				opts.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
+					if len(groups) == 0 && a.Key == slog.TimeKey {
+						return slog.Attr{}
+					}
+					return a
+				}
+			}
+			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), opts))
 			in := newInput(cmd)
 			store, err := openKeystore(in)
 			if err != nil {

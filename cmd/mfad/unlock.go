@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -62,5 +63,9 @@ func describeExpiry(rfc3339 string, now time.Time) string {
 		return rfc3339
 	}
 	left := t.Sub(now).Round(time.Minute)
-	return fmt.Sprintf("%s (%s from now)", t.Local().Format("2006-01-02 15:04 MST"), left)
+	in := "in less than a minute"
+	if left >= time.Minute {
+		in = "in " + strings.TrimSuffix(left.String(), "0s")
+	}
+	return fmt.Sprintf("%s (%s)", t.Local().Format("2006-01-02 15:04 MST"), in)
 }

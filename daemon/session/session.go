@@ -379,6 +379,9 @@ func (m *Manager) Status(profiles ...string) []ipc.ProfileStatus {
 		st := ipc.ProfileStatus{Name: name, State: ipc.StateLocked}
 		if e := m.sessions[name]; e != nil {
 			st.MFASerial, st.LastError = e.serial, e.lastError
+			if e.unlocked {
+				st.LastUnlock = e.session.ObtainedAt.UTC().Format(time.RFC3339)
+			}
 			if e.unlocked && now.Before(e.session.Expiration) {
 				st.State = ipc.StateUnlocked
 				st.Expiration = e.session.Expiration.UTC().Format(time.RFC3339)
