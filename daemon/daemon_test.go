@@ -26,15 +26,6 @@ import (
 	"github.com/mfad/mfad/ipc"
 )
 
-type memKeys map[string]keystore.Keys
-
-func (m memKeys) Keys(profile string) (keystore.Keys, error) {
-	if k, ok := m[profile]; ok {
-		return k, nil
-	}
-	return keystore.Keys{}, keystore.NoKeysError(profile)
-}
-
 // running is an in-process daemon with an unlocked session.
 type running struct {
 	addr   string // host:port of the IMDS endpoint
@@ -64,7 +55,7 @@ func startUnlocked(t *testing.T) *running {
 	go func() {
 		done <- Run(ctx, Config{
 			Listener: ln, Profile: "default", Socket: r.socket, STS: &awssts.Client{},
-			Keys:    memKeys{"default": {AccessKeyID: user.AccessKeyID, SecretAccessKey: secret.New(user.SecretAccessKey)}},
+			Keys:    keystore.Fixed{"default": {AccessKeyID: user.AccessKeyID, SecretAccessKey: secret.New(user.SecretAccessKey)}},
 			Logger:  slog.New(slog.NewTextHandler(&lockedWriter{b: r.logs}, &slog.HandlerOptions{Level: slog.LevelDebug})),
 			OnReady: func() { close(ready) },
 		})

@@ -40,3 +40,16 @@ func ParseKeys(id, secretAccessKey string) (Keys, error) {
 	}
 	return Keys{AccessKeyID: id, SecretAccessKey: secret.New(secretAccessKey)}, nil
 }
+
+// Fixed is a read-only keystore held in memory, for tests and for keys
+// that come from elsewhere.
+type Fixed map[string]Keys
+
+// Keys returns the keys for profile, or the error Store.Keys gives when
+// there are none.
+func (f Fixed) Keys(profile string) (Keys, error) {
+	if k, ok := f[profile]; ok {
+		return k, nil
+	}
+	return Keys{}, NoKeysError(profile)
+}

@@ -16,16 +16,6 @@ import (
 	"github.com/mfad/mfad/ipc"
 )
 
-type memKeys map[string]keystore.Keys
-
-func (m memKeys) Keys(profile string) (keystore.Keys, error) {
-	k, ok := m[profile]
-	if !ok {
-		return keystore.Keys{}, keystore.NoKeysError(profile)
-	}
-	return k, nil
-}
-
 type clock struct {
 	mu sync.Mutex
 	t  time.Time
@@ -50,7 +40,7 @@ func setup(t *testing.T) *fixture {
 		"[profile nomfa]\nregion = eu-west-1\n[profile nokeys]\nmfa_serial = "+user.MFASerial+"\n")
 	keys := keystore.Keys{AccessKeyID: user.AccessKeyID, SecretAccessKey: secret.New(user.SecretAccessKey)}
 	c := &clock{t: time.Now()}
-	m := New(Options{Keys: memKeys{"default": keys, "nomfa": keys}, STS: &awssts.Client{}, Now: c.now})
+	m := New(Options{Keys: keystore.Fixed{"default": keys, "nomfa": keys}, STS: &awssts.Client{}, Now: c.now})
 	return &fixture{m: m, sts: srv, user: user, clock: c}
 }
 
@@ -210,7 +200,7 @@ func TestSessionDuration(t *testing.T) {
 		"[profile short]\nmfa_serial = "+user.MFASerial+"\nduration_seconds = 60\n"+
 		"[profile long]\nmfa_serial = "+user.MFASerial+"\nduration_seconds = 200000\n")
 	keys := keystore.Keys{AccessKeyID: user.AccessKeyID, SecretAccessKey: secret.New(user.SecretAccessKey)}
-	m := New(Options{Keys: memKeys{"default": keys, "short": keys, "long": keys}, STS: &awssts.Client{}})
+	m := New(Options{Keys: keystore.Fixed{"default": keys, "short": keys, "long": keys}, STS: &awssts.Client{}})
 	for _, p := range []string{"short", "long"} {
 		_, err := m.Unlock(context.Background(), p, secret.New(user.Code(time.Now())))
 		if kind(err) != ipc.KindBadRequest || !strings.Contains(err.Error(), "900 to 129600") {
