@@ -1,20 +1,28 @@
-// Package awsconfig reads a profile from the AWS shared config files
-// (~/.aws/config, or the file AWS_CONFIG_FILE names) with the SDK's own
-// loader, so mfad understands them exactly as the AWS CLI and SDKs do.
+// Package awsconfig reads profiles from the AWS shared config file
+// (~/.aws/config, or the file AWS_CONFIG_FILE names), so mfad understands
+// them as the AWS CLI and SDKs do.
+//
+// An IAM user's profile is read with the SDK's own loader. A role profile
+// (role_arn with source_profile) is read from the file directly: the SDK's
+// loader refuses a role whose source has no keys in the files, and with
+// mfad the keys live in the keyring. Its chain of source_profile entries is
+// followed to the IAM user at its root.
 package awsconfig
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/config"
-
 	"gopkg.in/ini.v1"
 
 	"github.com/mfad/mfad/ipc"
@@ -23,24 +31,35 @@ import (
 // Profile is what mfad needs to know of one profile.
 type Profile struct {
 	Name string
-	// MFASerial is the ARN of the IAM user's MFA device (mfa_serial).
+	// MFASerial is the ARN of the MFA device (mfa_serial).
 	MFASerial string
 	// Region is the profile's region, or the one the environment sets.
 	Region string
 	// AccountID is the account of the MFA device, when mfa_serial is an ARN.
 	AccountID string
-	// SessionDuration is duration_seconds: how long an MFA session of this
-	// profile should last. Zero when not set.
+	// SessionDuration is duration_seconds: how long a session of this
+	// profile should last (the MFA session of an IAM user's profile, the
+	// role session of a role profile). Zero when not set.
 	SessionDuration time.Duration
 	// MFAProcess is mfa_process: a command that prints a one-time code
 	// (for example `ykman oath accounts code --single aws`), as aws-vault
-	// reads it. The SDK does not know the key, so it is read from the file.
+	// reads it.
 	MFAProcess string
+	// Role is set for a profile that assumes a role.
+	Role *Role
 
 	// sdk is the SDK configuration for the profile: region, and endpoints
 	// from AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL or the config file.
 	// Its credentials are deliberately none: mfad supplies keys itself.
 	sdk aws.Config
+}
+
+// Role is how a profile assumes a role.
+type Role struct {
+	ARN         string // role_arn
+	Source      string // source_profile
+	ExternalID  string // external_id
+	SessionName string // role_session_name
 }
 
 // SDKConfig returns the SDK configuration for calling AWS as this profile,
@@ -60,55 +79,165 @@ func ConfigFile() string {
 	return filepath.Join("~", ".aws", "config")
 }
 
-// Load reads profile name. A missing "default" profile is no error, as in
-// the AWS CLI: it is a profile with nothing set.
-func Load(ctx context.Context, name string) (*Profile, error) {
-	cfg, err := loadSDKConfig(ctx, name)
+func configPath() string {
+	if f := os.Getenv("AWS_CONFIG_FILE"); f != "" {
+		return f
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(home, ".aws", "config")
+}
+
+// readFile parses the config file; a missing file is an empty one.
+func readFile() (*ini.File, error) {
+	f, err := ini.LoadSources(ini.LoadOptions{Loose: true, AllowPythonMultilineValues: true}, configPath())
+	if err != nil {
+		return nil, ipc.NewError(ipc.KindProfileNotFound, "failed to read "+ConfigFile()+": "+err.Error(),
+			"fix the AWS config file; `aws configure list` shows how the AWS CLI reads it")
+	}
+	return f, nil
+}
+
+// section returns the file's section for profile name.
+func section(f *ini.File, name string) (*ini.Section, bool) {
+	candidates := []string{"profile " + name}
+	if name == "default" {
+		candidates = append(candidates, "default")
+	}
+	for _, c := range candidates {
+		if s, err := f.GetSection(c); err == nil {
+			return s, true
+		}
+	}
+	return nil, false
+}
+
+func value(s *ini.Section, key string) string {
+	if s == nil {
+		return ""
+	}
+	return strings.TrimSpace(s.Key(key).String())
+}
+
+// Names lists the profiles the config file defines, sorted.
+func Names() ([]string, error) {
+	f, err := readFile()
 	if err != nil {
 		return nil, err
 	}
-	p := &Profile{Name: name, Region: cfg.Region, sdk: cfg}
-	for _, src := range cfg.ConfigSources {
-		if sc, ok := src.(config.SharedConfig); ok {
-			p.MFASerial = strings.TrimSpace(sc.MFASerial)
-			if sc.RoleDurationSeconds != nil {
-				p.SessionDuration = *sc.RoleDurationSeconds
-			}
+	var names []string
+	for _, s := range f.Sections() {
+		switch name := s.Name(); {
+		case name == "default":
+			names = append(names, "default")
+		case strings.HasPrefix(name, "profile "):
+			names = append(names, strings.TrimSpace(strings.TrimPrefix(name, "profile ")))
 		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names), nil
+}
+
+// Load reads profile name. A missing "default" profile is no error, as in
+// the AWS CLI: it is a profile with nothing set.
+func Load(ctx context.Context, name string) (*Profile, error) {
+	chain, err := Chain(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return chain[len(chain)-1], nil
+}
+
+// Chain returns the profiles from the IAM user's at the root of name's
+// source_profile chain (first) to name itself (last). For an IAM user's
+// profile it holds that profile alone.
+func Chain(ctx context.Context, name string) ([]*Profile, error) {
+	f, err := readFile()
+	if err != nil {
+		return nil, err
+	}
+	var chain []*Profile
+	seen := map[string]bool{}
+	for current := name; ; {
+		if seen[current] {
+			return nil, ipc.NewError(ipc.KindProfileNotFound,
+				fmt.Sprintf("profile %s's source_profile chain loops back to %s", name, current),
+				"make the source_profile chain of "+name+" end at the profile of the IAM user whose key `mfad add` stored")
+		}
+		seen[current] = true
+		sec, ok := section(f, current)
+		if !ok && (current != "default" || len(chain) > 0) {
+			if len(chain) > 0 {
+				return nil, ipc.NewError(ipc.KindProfileNotFound,
+					fmt.Sprintf("profile %s names source_profile %s, which is not defined in %s", chain[0].Name, current, ConfigFile()),
+					"add a [profile "+current+"] section for the IAM user, or fix source_profile")
+			}
+			return nil, NotFoundError(current)
+		}
+		p, err := fromSection(current, sec)
+		if err != nil {
+			return nil, err
+		}
+		chain = append([]*Profile{p}, chain...)
+		if p.Role == nil {
+			break
+		}
+		current = p.Role.Source
+	}
+	root := chain[0]
+	cfg, err := loadSDKConfig(ctx, root.Name)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range chain {
+		p.sdk = cfg.Copy()
+		if p.Region == "" {
+			p.Region = cfg.Region
+		}
+		p.sdk.Region = p.Region
+	}
+	return chain, nil
+}
+
+// fromSection reads what mfad uses of a profile's section.
+func fromSection(name string, sec *ini.Section) (*Profile, error) {
+	p := &Profile{
+		Name:       name,
+		MFASerial:  value(sec, "mfa_serial"),
+		Region:     value(sec, "region"),
+		MFAProcess: value(sec, "mfa_process"),
+	}
+	if d := value(sec, "duration_seconds"); d != "" {
+		n, err := strconv.Atoi(d)
+		if err != nil {
+			return nil, ipc.NewError(ipc.KindBadRequest, fmt.Sprintf("duration_seconds = %q in profile %s is not a number of seconds", d, name),
+				"fix duration_seconds in "+ConfigFile())
+		}
+		p.SessionDuration = time.Duration(n) * time.Second
 	}
 	if a, err := arn.Parse(p.MFASerial); err == nil {
 		p.AccountID = a.AccountID
 	}
-	p.MFAProcess = mfaProcess(name)
+	if roleARN := value(sec, "role_arn"); roleARN != "" {
+		source := value(sec, "source_profile")
+		if source == "" {
+			return nil, ipc.NewError(ipc.KindBadRequest,
+				"profile "+name+" assumes a role without source_profile (credential_source and web identity are not mfad's)",
+				"set source_profile to the profile of the IAM user whose key `mfad add` stored")
+		}
+		p.Role = &Role{ARN: roleARN, Source: source, ExternalID: value(sec, "external_id"), SessionName: value(sec, "role_session_name")}
+		if a, err := arn.Parse(roleARN); err == nil {
+			p.AccountID = a.AccountID
+		}
+	}
 	return p, nil
 }
 
-// mfaProcess reads the profile's mfa_process from the config file.
-func mfaProcess(name string) string {
-	path := os.Getenv("AWS_CONFIG_FILE")
-	if path == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return ""
-		}
-		path = filepath.Join(home, ".aws", "config")
-	}
-	f, err := ini.LoadSources(ini.LoadOptions{Loose: true, AllowPythonMultilineValues: true}, path)
-	if err != nil {
-		return ""
-	}
-	sections := []string{"profile " + name}
-	if name == "default" {
-		sections = append(sections, "default")
-	}
-	for _, sec := range sections {
-		if v := strings.TrimSpace(f.Section(sec).Key("mfa_process").String()); v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
+// loadSDKConfig loads an IAM user's profile with the SDK's loader, for the
+// region and the endpoints. A missing "default" falls back to the
+// environment alone.
 func loadSDKConfig(ctx context.Context, name string) (aws.Config, error) {
 	opts := []func(*config.LoadOptions) error{
 		config.WithSharedConfigProfile(name),
@@ -141,7 +270,7 @@ func loadSDKConfig(ctx context.Context, name string) (aws.Config, error) {
 	return cfg, nil
 }
 
-// NotFoundError reports a profile that the config files do not define.
+// NotFoundError reports a profile that the config file does not define.
 func NotFoundError(name string) *ipc.Error {
 	return ipc.NewError(ipc.KindProfileNotFound,
 		"profile "+name+" is not defined in "+ConfigFile(),

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mfad/mfad/ipc"
 )
@@ -83,5 +84,75 @@ func TestMFAProcess(t *testing.T) {
 		if err != nil || p.MFAProcess != want {
 			t.Errorf("%s: %q, %v; want %q", name, p.MFAProcess, err, want)
 		}
+	}
+}
+
+func TestRoleChains(t *testing.T) {
+	withConfig(t, `[profile hub]
+region = eu-west-1
+mfa_serial = arn:aws:iam::111111111111:mfa/alice
+
+[profile prod]
+role_arn = arn:aws:iam::222222222222:role/admin
+source_profile = hub
+region = us-east-2
+duration_seconds = 1800
+
+[profile partner]
+role_arn = arn:aws:iam::333333333333:role/partner
+source_profile = prod
+external_id = xyz
+role_session_name = alice
+
+[profile loop-a]
+role_arn = arn:aws:iam::1:role/a
+source_profile = loop-b
+
+[profile loop-b]
+role_arn = arn:aws:iam::1:role/b
+source_profile = loop-a
+
+[profile orphan]
+role_arn = arn:aws:iam::1:role/o
+source_profile = ghost
+
+[profile webid]
+role_arn = arn:aws:iam::1:role/w
+web_identity_token_file = /tmp/token
+`)
+	chain, err := Chain(context.Background(), "partner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range chain {
+		names = append(names, p.Name)
+	}
+	if strings.Join(names, ",") != "hub,prod,partner" {
+		t.Fatalf("chain %v", names)
+	}
+	partner, prod := chain[2], chain[1]
+	if partner.Role.ExternalID != "xyz" || partner.Role.SessionName != "alice" || partner.Role.Source != "prod" || partner.AccountID != "333333333333" {
+		t.Errorf("partner %+v %+v", partner, partner.Role)
+	}
+	if prod.Region != "us-east-2" || prod.SessionDuration != 30*time.Minute || partner.Region != "eu-west-1" {
+		t.Errorf("regions %s %s, duration %s", prod.Region, partner.Region, prod.SessionDuration)
+	}
+	if chain[0].Role != nil || chain[0].MFASerial == "" {
+		t.Errorf("root %+v", chain[0])
+	}
+	for name, want := range map[string]string{
+		"loop-a": "loops back to loop-a",
+		"orphan": "names source_profile ghost, which is not defined",
+		"webid":  "without source_profile",
+		"ghost":  "profile ghost is not defined",
+	} {
+		if _, err := Chain(context.Background(), name); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", name, err, want)
+		}
+	}
+	got, err := Names()
+	if err != nil || strings.Join(got, ",") != "hub,loop-a,loop-b,orphan,partner,prod,webid" {
+		t.Errorf("names %v %v", got, err)
 	}
 }

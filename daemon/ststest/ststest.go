@@ -57,6 +57,18 @@ func (u User) Code(t time.Time) string {
 	return code
 }
 
+// Role is an IAM role the fake STS lets its users assume.
+type Role struct {
+	ARN string
+	// ExternalID, if set, must come with every AssumeRole.
+	ExternalID string
+	// RequireMFA refuses callers whose credentials did not come from an
+	// MFA session (aws:MultiFactorAuthPresent).
+	RequireMFA bool
+	// Deny refuses every caller, as a trust policy that names someone else.
+	Deny bool
+}
+
 // Fault is a way for the fake STS to fail.
 type Fault int
 
@@ -82,6 +94,12 @@ type Credentials struct {
 	Expiration      time.Time
 	// User is the access key ID of the IAM user they were issued to.
 	User string
+	// MFA says the session was started with an MFA code.
+	MFA bool
+	// Role is the ARN of the role assumed, for AssumeRole credentials.
+	Role string
+	// Caller is the access key ID that asked for them.
+	Caller string
 }
 
 // Call records one request that reached the fake STS.
@@ -101,6 +119,7 @@ type Server struct {
 	mu    sync.Mutex
 	now   func() time.Time
 	users map[string]User // by access key ID
+	roles map[string]Role // by ARN
 	used  map[string]bool // serial + "/" + code
 	fault Fault
 	delay time.Duration
@@ -115,7 +134,7 @@ type Server struct {
 
 // NewServer starts a fake STS that knows users.
 func NewServer(users ...User) *Server {
-	s := &Server{now: time.Now, users: map[string]User{}, used: map[string]bool{}, called: make(chan struct{})}
+	s := &Server{now: time.Now, users: map[string]User{}, roles: map[string]Role{}, used: map[string]bool{}, called: make(chan struct{})}
 	for _, u := range users {
 		s.users[u.AccessKeyID] = u
 	}
@@ -123,6 +142,9 @@ func NewServer(users ...User) *Server {
 	s.URL = s.srv.URL
 	return s
 }
+
+// AddRole lets the server's users assume r.
+func (s *Server) AddRole(r Role) { s.mu.Lock(); s.roles[r.ARN] = r; s.mu.Unlock() }
 
 // Close shuts the server down.
 func (s *Server) Close() { s.srv.Close() }
@@ -267,6 +289,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	switch form.Get("Action") {
 	case "GetSessionToken":
 		s.getSessionToken(w, r, form, user, now)
+	case "AssumeRole":
+		s.assumeRole(w, r, form, user, now)
 	case "GetCallerIdentity":
 		writeXML(w, http.StatusOK, getCallerIdentityResponse{
 			XMLNS: xmlns,
@@ -336,6 +360,7 @@ func (s *Server) getSessionToken(w http.ResponseWriter, r *http.Request, form ur
 		SessionToken:    "IQoJb3JpZ2luX2VjE" + base64.StdEncoding.EncodeToString(randomBytes(240)),
 		Expiration:      now.Add(duration).UTC().Truncate(time.Second),
 		User:            user.AccessKeyID,
+		MFA:             serial != "",
 	}
 	s.mu.Lock()
 	s.sess = append(s.sess, creds)
@@ -348,6 +373,103 @@ func (s *Server) getSessionToken(w http.ResponseWriter, r *http.Request, form ur
 		}},
 		RequestID: newRequestID(),
 	})
+}
+
+func (s *Server) assumeRole(w http.ResponseWriter, r *http.Request, form url.Values, user User, now time.Time) {
+	arn := form.Get("RoleArn")
+	s.mu.Lock()
+	role, known := s.roles[arn]
+	var caller *Credentials
+	for i := range s.sess {
+		if s.sess[i].AccessKeyID == user.AccessKeyID {
+			caller = &s.sess[i]
+		}
+	}
+	s.mu.Unlock()
+	principal := strings.Replace(user.MFASerial, ":mfa/", ":user/", 1)
+	denied := &apiError{403, "Sender", "AccessDenied",
+		"User: " + principal + " is not authorized to perform: sts:AssumeRole on resource: " + arn}
+	switch {
+	case !known || role.Deny:
+		writeError(w, denied)
+		return
+	case role.ExternalID != "" && form.Get("ExternalId") != role.ExternalID:
+		writeError(w, denied)
+		return
+	case role.RequireMFA && (caller == nil || !caller.MFA):
+		writeError(w, denied)
+		return
+	case form.Get("RoleSessionName") == "":
+		writeError(w, validationError("Value null at 'roleSessionName' failed to satisfy constraint: Member must not be null"))
+		return
+	}
+	duration := time.Hour
+	if d := form.Get("DurationSeconds"); d != "" {
+		n, err := strconv.Atoi(d)
+		if err != nil || n < 900 || n > 43200 {
+			writeError(w, validationError(fmt.Sprintf("Value '%s' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200", d)))
+			return
+		}
+		duration = time.Duration(n) * time.Second
+	}
+	s.mu.Lock()
+	if s.lifetime > 0 {
+		duration = s.lifetime
+	}
+	mfa := caller != nil && caller.MFA
+	creds := Credentials{
+		AccessKeyID:     "ASIA" + randomString(16, upperAlnum),
+		SecretAccessKey: randomString(40, secretAlphabet),
+		SessionToken:    "IQoJb3JpZ2luX2VjE" + base64.StdEncoding.EncodeToString(randomBytes(240)),
+		Expiration:      now.Add(duration).UTC().Truncate(time.Second),
+		User:            s.ownerOf(user.AccessKeyID),
+		MFA:             mfa,
+		Role:            arn,
+		Caller:          user.AccessKeyID,
+	}
+	s.sess = append(s.sess, creds)
+	s.mu.Unlock()
+	sessionName := form.Get("RoleSessionName")
+	writeXML(w, http.StatusOK, assumeRoleResponse{
+		XMLNS: xmlns,
+		Result: assumeRoleResult{
+			Credentials: xmlCredentials{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey,
+				SessionToken: creds.SessionToken, Expiration: creds.Expiration.Format(time.RFC3339)},
+			AssumedRoleUser: assumedRoleUser{
+				Arn:           strings.Replace(strings.Replace(arn, ":iam::", ":sts::", 1), ":role/", ":assumed-role/", 1) + "/" + sessionName,
+				AssumedRoleID: "AROA" + randomString(17, upperAlnum) + ":" + sessionName,
+			},
+		},
+		RequestID: newRequestID(),
+	})
+}
+
+// ownerOf returns the IAM user's key behind an access key ID, following
+// session credentials back to the user. Called with s.mu held.
+func (s *Server) ownerOf(id string) string {
+	for _, c := range s.sess {
+		if c.AccessKeyID == id {
+			return c.User
+		}
+	}
+	return id
+}
+
+type assumedRoleUser struct {
+	Arn           string `xml:"Arn"`
+	AssumedRoleID string `xml:"AssumedRoleId"`
+}
+
+type assumeRoleResult struct {
+	Credentials     xmlCredentials  `xml:"Credentials"`
+	AssumedRoleUser assumedRoleUser `xml:"AssumedRoleUser"`
+}
+
+type assumeRoleResponse struct {
+	XMLName   xml.Name         `xml:"AssumeRoleResponse"`
+	XMLNS     string           `xml:"xmlns,attr"`
+	Result    assumeRoleResult `xml:"AssumeRoleResult"`
+	RequestID string           `xml:"ResponseMetadata>RequestId"`
 }
 
 const xmlns = "https://sts.amazonaws.com/doc/2011-06-15/"

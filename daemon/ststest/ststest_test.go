@@ -114,3 +114,51 @@ func TestSessionLifetime(t *testing.T) {
 		t.Fatalf("session lasts %s", d)
 	}
 }
+
+func TestAssumeRole(t *testing.T) {
+	u := NewUser("123456789012", "alice")
+	srv := NewServer(u)
+	defer srv.Close()
+	srv.AddRole(Role{ARN: "arn:aws:iam::210987654321:role/admin", RequireMFA: true})
+	srv.AddRole(Role{ARN: "arn:aws:iam::210987654321:role/partner", ExternalID: "xyz"})
+	assume := func(c *sts.Client, arn, external string) (*sts.AssumeRoleOutput, error) {
+		in := &sts.AssumeRoleInput{RoleArn: aws.String(arn), RoleSessionName: aws.String("test")}
+		if external != "" {
+			in.ExternalId = aws.String(external)
+		}
+		return c.AssumeRole(context.Background(), in)
+	}
+	longTerm := client(srv, u.AccessKeyID, u.SecretAccessKey, "")
+	denied := "User: arn:aws:iam::123456789012:user/alice is not authorized to perform: sts:AssumeRole on resource: "
+	_, err := assume(longTerm, "arn:aws:iam::210987654321:role/admin", "")
+	wantAPIError(t, err, "AccessDenied", denied+"arn:aws:iam::210987654321:role/admin")
+
+	out, err := getSessionToken(longTerm, u.MFASerial, u.Code(time.Now()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mfa := client(srv, *out.Credentials.AccessKeyId, *out.Credentials.SecretAccessKey, *out.Credentials.SessionToken)
+	role, err := assume(mfa, "arn:aws:iam::210987654321:role/admin", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *role.AssumedRoleUser.Arn != "arn:aws:sts::210987654321:assumed-role/admin/test" {
+		t.Errorf("assumed %s", *role.AssumedRoleUser.Arn)
+	}
+	issued := srv.Issued()
+	if last := issued[len(issued)-1]; last.Caller != *out.Credentials.AccessKeyId || !last.MFA || last.Role != "arn:aws:iam::210987654321:role/admin" {
+		t.Errorf("recorded %+v", last)
+	}
+	_, err = assume(mfa, "arn:aws:iam::210987654321:role/partner", "wrong")
+	wantAPIError(t, err, "AccessDenied", denied+"arn:aws:iam::210987654321:role/partner")
+	if _, err := assume(mfa, "arn:aws:iam::210987654321:role/partner", "xyz"); err != nil {
+		t.Fatal(err)
+	}
+	// Chained: the role's credentials assume another role, MFA carried along.
+	chained := client(srv, *role.Credentials.AccessKeyId, *role.Credentials.SecretAccessKey, *role.Credentials.SessionToken)
+	if _, err := assume(chained, "arn:aws:iam::210987654321:role/admin", ""); err != nil {
+		t.Fatalf("chained: %v", err)
+	}
+	_, err = assume(mfa, "arn:aws:iam::210987654321:role/unknown", "")
+	wantAPIError(t, err, "AccessDenied", denied+"arn:aws:iam::210987654321:role/unknown")
+}
