@@ -94,6 +94,7 @@ func Run(ctx context.Context, cfg Config) error {
 	} else if len(restored) > 0 {
 		cfg.Logger.Info("restored sessions from the keyring", "profiles", restored)
 	}
+	sessions.Refresh(ctx)
 	notes := newNotices(cfg.Notifier, cfg.Logger, cfg.WarnBefore)
 	source := &credentialSource{sessions: sessions, served: cfg.Profile, notices: notes,
 		auto: newAutoUnlock(sessions, notes, cfg.Logger)}
@@ -149,7 +150,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	ipcServer := ipc.NewServer(ctl, cfg.Logger)
 
-	go watchExpiry(ctx, notes, sessions, 30*time.Second)
+	go maintain(ctx, notes, sessions, 30*time.Second)
 	failed := make(chan error, 2)
 	go func() { failed <- imdsServer.Serve(tcp) }()
 	go func() { failed <- ipcServer.Serve(sock) }()
@@ -269,6 +270,10 @@ type credentialSource struct {
 func (c *credentialSource) credentials(profile string) (imds.Credentials, error) {
 	s, err := c.sessions.Credentials(profile)
 	if err != nil {
+		var pending *session.PendingError
+		if errors.As(err, &pending) {
+			return imds.Credentials{}, &imds.UnavailableError{Code: "RoleCredentialsPending", Message: "mfad: " + err.Error()}
+		}
 		var locked *session.LockedError
 		if !errors.As(err, &locked) {
 			return imds.Credentials{}, err
@@ -292,16 +297,21 @@ func (c *credentialSource) credentials(profile string) (imds.Credentials, error)
 	}, nil
 }
 
-// watchExpiry checks the sessions' ends every interval until ctx ends.
-func watchExpiry(ctx context.Context, n *notices, sessions *session.Manager, interval time.Duration) {
+// maintain keeps the sessions: every interval, and whenever a request
+// found a role session missing, it assumes the roles that need it and
+// checks how close each MFA session is to its end. It makes every STS call
+// that no user command asked for, so none is made on a request's path.
+func maintain(ctx context.Context, n *notices, sessions *session.Manager, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
+		sessions.Maintain(ctx)
+		n.checkExpiry(time.Now(), sessions.Expirations())
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			n.checkExpiry(time.Now(), sessions.Expirations())
+		case <-sessions.Wake():
 		}
 	}
 }

@@ -28,6 +28,9 @@ const SocketEnv = "MFAD_SOCKET"
 const (
 	StateLocked   = "locked"
 	StateUnlocked = "unlocked"
+	// StatePending is a role profile whose MFA session is live but whose
+	// role session is being assumed.
+	StatePending = "pending"
 )
 
 // Status is the daemon's answer to PathStatus.
@@ -57,6 +60,10 @@ type ProfileStatus struct {
 	// Expiration is when the session ends, RFC 3339, or empty when locked.
 	Expiration string `json:"expiration"`
 	MFASerial  string `json:"mfa_serial,omitempty"`
+	// Source is the IAM user's profile a role profile is built on.
+	Source string `json:"source,omitempty"`
+	// RoleARN is the role a role profile assumes.
+	RoleARN string `json:"role_arn,omitempty"`
 	// LastUnlock is when the session was obtained, RFC 3339, or empty.
 	LastUnlock string `json:"last_unlock,omitempty"`
 	// LastError is why the last unlock failed, if it did.

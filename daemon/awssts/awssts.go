@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/mfad/mfad/daemon/awsconfig"
@@ -75,14 +76,19 @@ func (c *Client) GetSessionToken(ctx context.Context, req SessionTokenRequest) (
 	if err != nil {
 		return Credentials{}, advise(err, req, timeout, time.Now())
 	}
-	if out.Credentials == nil || out.Credentials.AccessKeyId == nil || out.Credentials.Expiration == nil {
+	return fromSDK(out.Credentials)
+}
+
+// fromSDK takes credentials out of an STS answer.
+func fromSDK(c *types.Credentials) (Credentials, error) {
+	if c == nil || c.AccessKeyId == nil || c.Expiration == nil {
 		return Credentials{}, ipc.NewError(ipc.KindSTS, "STS answered without credentials", "try again; if it persists, check AWS_ENDPOINT_URL_STS")
 	}
 	return Credentials{
-		AccessKeyID:     aws.ToString(out.Credentials.AccessKeyId),
-		SecretAccessKey: secret.New(aws.ToString(out.Credentials.SecretAccessKey)),
-		SessionToken:    secret.New(aws.ToString(out.Credentials.SessionToken)),
-		Expiration:      aws.ToTime(out.Credentials.Expiration),
+		AccessKeyID:     aws.ToString(c.AccessKeyId),
+		SecretAccessKey: secret.New(aws.ToString(c.SecretAccessKey)),
+		SessionToken:    secret.New(aws.ToString(c.SessionToken)),
+		Expiration:      aws.ToTime(c.Expiration),
 	}, nil
 }
 
@@ -186,4 +192,51 @@ func skew(msg string, now time.Time) string {
 		return fmt.Sprintf(" (%s behind AWS)", -d)
 	}
 	return fmt.Sprintf(" (%s ahead of AWS)", d)
+}
+
+// AssumeRoleRequest asks for a role's credentials.
+type AssumeRoleRequest struct {
+	// Profile is the role profile: its role, and its region and endpoints.
+	Profile *awsconfig.Profile
+	// Caller are the credentials that assume the role: the MFA session's,
+	// or the previous role's in a chain.
+	Caller Credentials
+	// SessionName names the role session; it appears in CloudTrail.
+	SessionName string
+}
+
+// AssumeRole assumes the profile's role with the caller's credentials.
+// An MFA session's credentials carry aws:MultiFactorAuthPresent into the
+// role session, so a role that requires MFA needs no new code.
+func (c *Client) AssumeRole(ctx context.Context, req AssumeRoleRequest) (Credentials, error) {
+	timeout := c.Timeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	role := req.Profile.Role
+	static := credentials.NewStaticCredentialsProvider(req.Caller.AccessKeyID, req.Caller.SecretAccessKey.Reveal(), req.Caller.SessionToken.Reveal())
+	cfg := req.Profile.SDKConfig(static)
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	in := &sts.AssumeRoleInput{RoleArn: aws.String(role.ARN), RoleSessionName: aws.String(req.SessionName)}
+	if role.ExternalID != "" {
+		in.ExternalId = aws.String(role.ExternalID)
+	}
+	if d := req.Profile.SessionDuration; d > 0 {
+		in.DurationSeconds = aws.Int32(int32(d / time.Second))
+	}
+	out, err := sts.NewFromConfig(cfg).AssumeRole(ctx, in)
+	if err != nil {
+		var apiErr smithy.APIError
+		if errors.As(err, &apiErr) && apiErr.ErrorCode() == "AccessDenied" {
+			return Credentials{}, ipc.NewError(ipc.KindSTS,
+				"AWS refused to let profile "+req.Profile.Name+" assume "+role.ARN+": "+apiErr.ErrorMessage(),
+				"the role's trust policy must allow the IAM user (with MFA), with the external_id the profile sets")
+		}
+		return Credentials{}, advise(err, SessionTokenRequest{Profile: req.Profile, Keys: keystore.Keys{AccessKeyID: req.Caller.AccessKeyID}}, timeout, time.Now())
+	}
+	return fromSDK(out.Credentials)
 }

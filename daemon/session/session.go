@@ -24,9 +24,10 @@ type KeySource interface {
 	Keys(profile string) (keystore.Keys, error)
 }
 
-// Issuer obtains MFA sessions from STS.
+// Issuer obtains MFA sessions and role sessions from STS.
 type Issuer interface {
 	GetSessionToken(ctx context.Context, req awssts.SessionTokenRequest) (awssts.Credentials, error)
+	AssumeRole(ctx context.Context, req awssts.AssumeRoleRequest) (awssts.Credentials, error)
 }
 
 // Cache keeps sessions across daemon restarts (the keyring).
@@ -35,9 +36,6 @@ type Cache interface {
 	Sessions() (map[string]keystore.CachedSession, error)
 	RemoveSession(profile string) error
 }
-
-// ProfileLoader reads a profile from the AWS config.
-type ProfileLoader func(ctx context.Context, name string) (*awsconfig.Profile, error)
 
 // DefaultDuration is how long an MFA session lasts unless the profile's
 // duration_seconds says otherwise: STS's own default for IAM users.
@@ -64,7 +62,6 @@ const codeMemory = 3 * time.Minute
 // Options configure a Manager.
 type Options struct {
 	Keys     KeySource
-	Profiles ProfileLoader // nil means awsconfig.Load
 	STS      Issuer
 	Now      func() time.Time // nil means time.Now
 	Duration time.Duration    // zero means DefaultDuration
@@ -89,6 +86,12 @@ type Manager struct {
 	// attempts is a token bucket of unlock attempts: full at attemptsAt.
 	attempts   float64
 	attemptsAt time.Time
+
+	// Role sessions, assumed with the MFA sessions (roles.go).
+	assuming sync.Mutex            // one round of AssumeRole calls at a time
+	roles    map[string]*roleEntry // by role profile
+	roleInfo map[string]roleInfo   // by role profile, from the config file
+	wake     chan struct{}         // asks the maintainer to run now
 }
 
 type entry struct {
@@ -109,9 +112,6 @@ type Session struct {
 
 // New returns a Manager with every profile locked.
 func New(opts Options) *Manager {
-	if opts.Profiles == nil {
-		opts.Profiles = awsconfig.Load
-	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -121,7 +121,9 @@ func New(opts Options) *Manager {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Manager{opts: opts, sessions: map[string]*entry{}, usedCodes: map[string]time.Time{}, inflight: map[string]*flight{}, attempts: unlockBurst, attemptsAt: opts.Now()}
+	return &Manager{opts: opts, sessions: map[string]*entry{}, usedCodes: map[string]time.Time{}, inflight: map[string]*flight{},
+		attempts: unlockBurst, attemptsAt: opts.Now(), roles: map[string]*roleEntry{}, roleInfo: map[string]roleInfo{},
+		wake: make(chan struct{}, 1)}
 }
 
 var codePattern = regexp.MustCompile(`^[0-9]{6}$`)
@@ -139,8 +141,19 @@ type flight struct {
 // an unlock of the profile is under way, another one waits for it and
 // shares its outcome: two terminals typing the same code cause one call.
 func (m *Manager) Unlock(ctx context.Context, profile string, code secret.Value) (awssts.Credentials, error) {
+	if !codePattern.MatchString(code.Reveal()) {
+		return awssts.Credentials{}, ipc.NewError(ipc.KindInvalidCode,
+			"an MFA code is the 6 digits your authenticator shows", "run `mfad unlock` again with the current code")
+	}
+	chain, err := awsconfig.Chain(ctx, profile)
+	if err != nil {
+		return awssts.Credentials{}, m.failed(profile, err)
+	}
+	// Unlocking a role profile unlocks the IAM user at its root, and with
+	// it every role built on that user.
+	root := chain[0].Name
 	m.mu.Lock()
-	if f := m.inflight[profile]; f != nil {
+	if f := m.inflight[root]; f != nil {
 		m.mu.Unlock()
 		select {
 		case <-f.done:
@@ -150,26 +163,57 @@ func (m *Manager) Unlock(ctx context.Context, profile string, code secret.Value)
 		}
 	}
 	f := &flight{done: make(chan struct{})}
-	m.inflight[profile] = f
+	m.inflight[root] = f
 	m.mu.Unlock()
 
-	f.creds, f.err = m.unlock(ctx, profile, code)
+	f.creds, f.err = m.unlock(ctx, chain, code)
 	m.mu.Lock()
-	delete(m.inflight, profile)
+	delete(m.inflight, root)
 	m.mu.Unlock()
 	close(f.done)
-	return f.creds, f.err
+	if f.err != nil {
+		return f.creds, f.err
+	}
+	// Assume every role built on this user now, so that each is ready
+	// when asked for; a failure of the role asked for is the caller's.
+	m.Refresh(ctx)
+	failed := m.assumeRolesOf(ctx, root)
+	if len(chain) == 1 {
+		return f.creds, nil
+	}
+	if err, ok := failed[profile]; ok {
+		return f.creds, err
+	}
+	if _, err := m.Credentials(profile); err != nil {
+		// Skipped for a recent failure: asked for by name, it is tried now.
+		m.assuming.Lock()
+		err := m.assumeRole(ctx, profile, m.opts.Now())
+		m.assuming.Unlock()
+		if err != nil {
+			return f.creds, err
+		}
+	}
+	return f.creds, nil
 }
 
-func (m *Manager) unlock(ctx context.Context, profile string, code secret.Value) (awssts.Credentials, error) {
-	if !codePattern.MatchString(code.Reveal()) {
-		return awssts.Credentials{}, ipc.NewError(ipc.KindInvalidCode,
-			"an MFA code is the 6 digits your authenticator shows", "run `mfad unlock` again with the current code")
+// mfaSerial is the MFA device of a chain: the IAM user's mfa_serial, else
+// the nearest one a role profile sets, as the AWS CLI reads it.
+func mfaSerial(chain []*awsconfig.Profile) string {
+	if chain[0].MFASerial != "" {
+		return chain[0].MFASerial
 	}
-	p, err := m.opts.Profiles(ctx, profile)
-	if err != nil {
-		return awssts.Credentials{}, m.failed(profile, err)
+	for i := len(chain) - 1; i > 0; i-- {
+		if chain[i].MFASerial != "" {
+			return chain[i].MFASerial
+		}
 	}
+	return ""
+}
+
+func (m *Manager) unlock(ctx context.Context, chain []*awsconfig.Profile, code secret.Value) (awssts.Credentials, error) {
+	p := *chain[0]
+	profile := p.Name
+	p.MFASerial = mfaSerial(chain)
 	if p.MFASerial == "" {
 		return awssts.Credentials{}, m.failed(profile, awsconfig.NoMFASerialError(profile))
 	}
@@ -200,7 +244,7 @@ func (m *Manager) unlock(ctx context.Context, profile string, code secret.Value)
 			"that code was already used", "wait for your authenticator to show the next code, then run `mfad unlock` again"))
 	}
 	creds, err := m.opts.STS.GetSessionToken(ctx, awssts.SessionTokenRequest{
-		Profile: p, Keys: keys, Code: code, Duration: duration,
+		Profile: &p, Keys: keys, Code: code, Duration: duration,
 	})
 	if err != nil {
 		return awssts.Credentials{}, m.failed(profile, err)
@@ -300,10 +344,12 @@ func (m *Manager) failed(profile string, err error) error {
 	return err
 }
 
-// Lock forgets profile's session, in memory and in the cache, and reports
-// whether it had a live one.
+// Lock forgets the MFA session profile is built on, with its roles, in
+// memory and in the cache, and reports whether it was live.
 func (m *Manager) Lock(profile string) (bool, error) {
+	profile = m.rootOf(profile)
 	m.mu.Lock()
+	m.dropRolesOf(profile)
 	was := false
 	if e := m.sessions[profile]; e != nil && e.unlocked {
 		was = m.opts.Now().Before(e.session.Expiration)
@@ -321,15 +367,21 @@ func (m *Manager) Lock(profile string) (bool, error) {
 // LockedError is returned by Credentials for a profile without a live session.
 type LockedError struct {
 	Profile string
+	// Source is the IAM user's profile a role profile is built on.
+	Source string
 	// Expired is when the last session ended, if it ended by expiring.
 	Expired time.Time
 }
 
 func (e *LockedError) Error() string {
-	if !e.Expired.IsZero() {
-		return fmt.Sprintf("the MFA session of profile %s expired at %s", e.Profile, e.Expired.Local().Format(time.DateTime))
+	who := "profile " + e.Profile
+	if e.Source != "" && e.Source != e.Profile {
+		who += " (through " + e.Source + ")"
 	}
-	return fmt.Sprintf("the MFA session of profile %s is locked", e.Profile)
+	if !e.Expired.IsZero() {
+		return fmt.Sprintf("the MFA session of %s expired at %s", who, e.Expired.Local().Format(time.DateTime))
+	}
+	return fmt.Sprintf("the MFA session of %s is locked", who)
 }
 
 // Credentials returns profile's live session, or a *LockedError. Expiry is
@@ -338,14 +390,27 @@ func (e *LockedError) Error() string {
 func (m *Manager) Credentials(profile string) (Session, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	e := m.sessions[profile]
+	root := profile
+	info, isRole := m.roleInfo[profile]
+	if isRole {
+		root = info.root
+	}
+	e := m.sessions[root]
 	if e == nil || !e.unlocked {
-		return Session{}, &LockedError{Profile: profile}
+		return Session{}, &LockedError{Profile: profile, Source: root}
 	}
-	if !m.opts.Now().Before(e.session.Expiration) {
-		return Session{}, &LockedError{Profile: profile, Expired: e.session.Expiration}
+	now := m.opts.Now()
+	if !now.Before(e.session.Expiration) {
+		return Session{}, &LockedError{Profile: profile, Source: root, Expired: e.session.Expiration}
 	}
-	return e.session, nil
+	if !isRole {
+		return e.session, nil
+	}
+	if r := m.roles[profile]; r != nil && now.Before(r.session.Expiration) {
+		return r.session, nil
+	}
+	m.poke()
+	return Session{}, &PendingError{Profile: profile, RoleARN: info.arn, LastError: m.roleError(profile)}
 }
 
 // Expirations returns when each unlocked profile's session ends (or
@@ -371,11 +436,18 @@ func (m *Manager) Status(profiles ...string) []ipc.ProfileStatus {
 	for name := range m.sessions {
 		names = append(names, name)
 	}
+	for name := range m.roleInfo {
+		names = append(names, name)
+	}
 	slices.Sort(names)
 	names = slices.Compact(names)
 	now := m.opts.Now()
 	out := make([]ipc.ProfileStatus, 0, len(names))
 	for _, name := range names {
+		if info, ok := m.roleInfo[name]; ok {
+			out = append(out, m.roleStatus(name, info, now))
+			continue
+		}
 		st := ipc.ProfileStatus{Name: name, State: ipc.StateLocked}
 		if e := m.sessions[name]; e != nil {
 			st.MFASerial, st.LastError = e.serial, e.lastError
