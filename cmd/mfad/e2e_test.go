@@ -339,11 +339,11 @@ func TestEndToEnd(t *testing.T) {
 
 	d := w.serve()
 	env := w.mustMfad("env")
-	wantEnv := "export AWS_EC2_METADATA_SERVICE_ENDPOINT=" + d.endpoint + "\n"
+	wantEnv := "export AWS_EC2_METADATA_SERVICE_ENDPOINT='" + d.endpoint + "'\n"
 	if env != wantEnv || !strings.HasSuffix(d.endpoint, "/") || !strings.HasPrefix(d.endpoint, "http://127.0.0.1:") {
 		t.Fatalf("env printed %q, want %q", env, wantEnv)
 	}
-	endpoint := strings.TrimSuffix(strings.TrimPrefix(env, "export AWS_EC2_METADATA_SERVICE_ENDPOINT="), "\n")
+	endpoint := parseExports(t, env)["AWS_EC2_METADATA_SERVICE_ENDPOINT"]
 
 	// Locked: the SDK gets no credentials, and says why.
 	if _, _, _, _, err := w.sdkCredentials(endpoint); err == nil || !strings.Contains(err.Error(), "mfad unlock") {
@@ -352,7 +352,7 @@ func TestEndToEnd(t *testing.T) {
 	var st struct {
 		Profiles []struct{ Name, State, Expiration string }
 	}
-	if err := json.Unmarshal([]byte(w.mustMfad("status", "--json")), &st); err != nil || len(st.Profiles) != 1 || st.Profiles[0].State != "locked" || st.Profiles[0].Expiration != "" {
+	if err := json.Unmarshal([]byte(w.mustMfad("status", "--json")), &st); err != nil || len(st.Profiles) != 3 || st.Profiles[0].Name != "default" || st.Profiles[0].State != "locked" || st.Profiles[0].Expiration != "" {
 		t.Fatalf("status while locked: %+v %v", st, err)
 	}
 

@@ -71,7 +71,7 @@ Getting started:
 	})
 	root.AddCommand(
 		newAddCmd(), newListCmd(), newRemoveCmd(),
-		newServeCmd(), newUnlockCmd(), newLockCmd(), newStatusCmd(), newEnvCmd(),
+		newServeCmd(), newUnlockCmd(), newLockCmd(), newStatusCmd(), newEnvCmd(), newExecCmd(),
 	)
 	return root
 }

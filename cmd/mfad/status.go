@@ -30,7 +30,7 @@ func newStatusCmd() *cobra.Command {
 			}
 			fmt.Fprintf(out, "mfad %s (pid %d) serves profile %s at %s\n\n", st.Version, st.PID, st.IMDSProfile, st.IMDSEndpoint)
 			w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "PROFILE\tSTATE\tEXPIRES\tLAST UNLOCK")
+			fmt.Fprintln(w, "PROFILE\tSOURCE\tSTATE\tEXPIRES\tLAST UNLOCK")
 			for _, p := range st.Profiles {
 				expires, last := "-", "-"
 				if p.Expiration != "" {
@@ -39,7 +39,11 @@ func newStatusCmd() *cobra.Command {
 				if t, err := time.Parse(time.RFC3339, p.LastUnlock); err == nil {
 					last = t.Local().Format("2006-01-02 15:04")
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", p.Name, p.State, expires, last)
+				source := "-"
+				if p.Source != "" {
+					source = p.Source
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", p.Name, source, p.State, expires, last)
 			}
 			if err := w.Flush(); err != nil {
 				return err
@@ -48,7 +52,7 @@ func newStatusCmd() *cobra.Command {
 			fmt.Fprintf(out, "\ncredentials served %d, refused while locked %d; refused requests: %d unauthorized, %d by security checks, %d from other users\n",
 				m.CredentialsServed, m.CredentialsLocked, m.Unauthorized, m.Refused, m.RefusedOtherUser)
 			for _, p := range st.Profiles {
-				if p.State == ipc.StateLocked && p.LastError != "" {
+				if p.State != ipc.StateUnlocked && p.LastError != "" {
 					fmt.Fprintf(out, "\n%s: last unlock failed: %s\n", p.Name, p.LastError)
 				}
 			}

@@ -78,7 +78,7 @@ func (m *Manager) Refresh(ctx context.Context) {
 		info[name] = roleInfo{root: chain[0].Name, arn: chain[len(chain)-1].Role.ARN}
 	}
 	m.mu.Lock()
-	m.roleInfo = info
+	m.roleInfo, m.names = info, names
 	m.mu.Unlock()
 }
 

@@ -91,6 +91,7 @@ type Manager struct {
 	assuming sync.Mutex            // one round of AssumeRole calls at a time
 	roles    map[string]*roleEntry // by role profile
 	roleInfo map[string]roleInfo   // by role profile, from the config file
+	names    []string              // every profile of the config file
 	wake     chan struct{}         // asks the maintainer to run now
 }
 
@@ -427,8 +428,8 @@ func (m *Manager) Expirations() map[string]time.Time {
 	return out
 }
 
-// Status reports on the given profiles and every other one the manager has
-// seen, sorted by name.
+// Status reports on the given profiles, those of the config file as of the
+// last Refresh, and every other one the manager has seen, sorted by name.
 func (m *Manager) Status(profiles ...string) []ipc.ProfileStatus {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
@@ -436,9 +437,7 @@ func (m *Manager) Status(profiles ...string) []ipc.ProfileStatus {
 	for name := range m.sessions {
 		names = append(names, name)
 	}
-	for name := range m.roleInfo {
-		names = append(names, name)
-	}
+	names = append(names, m.names...)
 	slices.Sort(names)
 	names = slices.Compact(names)
 	now := m.opts.Now()

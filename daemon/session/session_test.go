@@ -70,7 +70,7 @@ func TestUnlockServeLock(t *testing.T) {
 		t.Fatalf("served %v, %v", served.AccessKeyID, err)
 	}
 	st := f.m.Status()
-	if len(st) != 1 || st[0].State != ipc.StateUnlocked || st[0].Expiration != creds.Expiration.UTC().Format(time.RFC3339) {
+	if len(st) != 3 || st[0].Name != "default" || st[0].State != ipc.StateUnlocked || st[0].Expiration != creds.Expiration.UTC().Format(time.RFC3339) {
 		t.Fatalf("status %+v", st)
 	}
 

@@ -143,6 +143,9 @@ func NewServer(users ...User) *Server {
 	return s
 }
 
+// AddUser makes the server know u.
+func (s *Server) AddUser(u User) { s.mu.Lock(); s.users[u.AccessKeyID] = u; s.mu.Unlock() }
+
 // AddRole lets the server's users assume r.
 func (s *Server) AddRole(r Role) { s.mu.Lock(); s.roles[r.ARN] = r; s.mu.Unlock() }
 

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mfad/mfad/daemon/awsconfig"
+	"github.com/mfad/mfad/ipc"
+)
+
+// conflictingVars would take precedence over mfad's credentials in every
+// SDK's chain, or pick another profile: a command run by exec has none.
+var conflictingVars = []string{
+	"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+	"AWS_PROFILE", "AWS_DEFAULT_PROFILE",
+	"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+	"AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+	"AWS_EC2_METADATA_SERVICE_ENDPOINT",
+}
+
+func newExecCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "exec PROFILE [-- COMMAND [ARGS...]]",
+		Short: "Run a command with a profile's credentials",
+		Long: `Run COMMAND with the variables that give it PROFILE's credentials from the
+daemon, as ` + "`mfad env --profile PROFILE`" + ` prints them, and the profile's
+region. Variables that would override them (AWS_ACCESS_KEY_ID, AWS_PROFILE,
+...) are removed. Without a command, starts $SHELL with MFAD_PROFILE set,
+for a prompt to show. The command's exit status is mfad's; signals reach it
+directly, as mfad becomes the command.`,
+		Example: `  mfad exec prod -- aws s3 ls
+  mfad exec prod                  # a shell for prod; exit to leave`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return &usageError{err: fmt.Errorf("missing PROFILE"), cmd: cmd.CommandPath()}
+			}
+			if dash := cmd.ArgsLenAtDash(); dash > 1 || (dash == -1 && len(args) > 1) {
+				return &usageError{err: fmt.Errorf("put the command after --: mfad exec %s -- %s", args[0], strings.Join(args[1:], " ")), cmd: cmd.CommandPath()}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			profile, command := args[0], args[1:]
+			st, err := (&ipc.Client{}).Status(cmd.Context())
+			if err != nil {
+				return err
+			}
+			p, err := awsconfig.Load(cmd.Context(), profile)
+			if err != nil {
+				return err
+			}
+			vars, err := profileEnv(st, profile, false)
+			if err != nil {
+				return err
+			}
+			env := withoutVars(os.Environ(), conflictingVars...)
+			for _, v := range vars {
+				env = append(env, v[0]+"="+v[1])
+			}
+			if p.Region != "" && os.Getenv("AWS_REGION") == "" {
+				env = append(withoutVars(env, "AWS_REGION", "AWS_DEFAULT_REGION"), "AWS_REGION="+p.Region, "AWS_DEFAULT_REGION="+p.Region)
+			}
+			env = append(withoutVars(env, "MFAD_PROFILE"), "MFAD_PROFILE="+profile)
+			if len(command) == 0 {
+				shell := os.Getenv("SHELL")
+				if shell == "" {
+					shell = "/bin/sh"
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "mfad: starting %s with profile %s; exit it to return\n", shell, profile)
+				command = []string{shell}
+			}
+			path, err := exec.LookPath(command[0])
+			if err != nil {
+				return ipc.NewError(ipc.KindBadRequest, "cannot run "+command[0]+": "+err.Error(), "check the command's name and PATH")
+			}
+			return execCommand(path, command, env)
+		},
+	}
+	return cmd
+}
+
+// withoutVars returns env without the named variables.
+func withoutVars(env []string, names ...string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		keep := true
+		for _, n := range names {
+			if name == n {
+				keep = false
+				break
+			}
+		}
+		if keep {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
