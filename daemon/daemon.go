@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -154,6 +155,9 @@ func Run(ctx context.Context, cfg Config) error {
 	failed := make(chan error, 2)
 	go func() { failed <- imdsServer.Serve(tcp) }()
 	go func() { failed <- ipcServer.Serve(sock) }()
+	// Start-up garbage (config parsing, keyring, TLS tables) is not needed
+	// again: hand it back, so an idle daemon stays small.
+	debug.FreeOSMemory()
 	if cfg.OnReady != nil {
 		cfg.OnReady()
 	}
@@ -367,6 +371,7 @@ func (c *controller) Unlock(ctx context.Context, req ipc.UnlockRequest) (ipc.Unl
 			c.served.setProfile(p)
 		}
 	}
+	debug.FreeOSMemory() // the STS round trip's garbage, as after start-up
 	c.cfg.Logger.Info("unlocked", "profile", profile, "session_key", secret.MaskKeyID(creds.AccessKeyID),
 		"expires", creds.Expiration.Format(time.RFC3339))
 	return ipc.UnlockResponse{Profile: profile, Expiration: creds.Expiration.UTC().Format(time.RFC3339)}, nil

@@ -73,19 +73,26 @@ func (h *Handler) containerCredentials(w http.ResponseWriter, r *http.Request) {
 		Expiration:      creds.Expiration.UTC().Format(timeLayout),
 		AccountID:       creds.AccountID,
 	})
-	writeBody(w, http.StatusOK, "application/json", body)
+	writeBody(w, http.StatusOK, applicationJSON, body)
 }
 
 func writeContainerError(w http.ResponseWriter, status int, e containerError) {
 	body, _ := json.Marshal(e)
-	writeBody(w, status, "application/json", body)
+	writeBody(w, status, applicationJSON, body)
 }
 
-func writeBody(w http.ResponseWriter, status int, contentType string, body []byte) {
+// Header values shared by every answer; net/http only reads them.
+var (
+	textPlain       = []string{"text/plain"}
+	applicationJSON = []string{"application/json"}
+	noStore         = []string{"no-store"}
+)
+
+func writeBody(w http.ResponseWriter, status int, contentType []string, body []byte) {
 	hdr := w.Header()
-	hdr.Set("Content-Type", contentType)
-	hdr.Set("Content-Length", strconv.Itoa(len(body)))
-	hdr.Set("Cache-Control", "no-store")
+	hdr["Content-Type"] = contentType
+	hdr["Content-Length"] = []string{strconv.Itoa(len(body))}
+	hdr["Cache-Control"] = noStore
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }

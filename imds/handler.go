@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"path"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -122,6 +123,7 @@ type Handler struct {
 	tokens *tokenMinter
 	router chi.Router
 	count  counters
+	docs   [2]atomic.Pointer[cachedDocument] // IMDS, then -extended
 }
 
 // NewHandler returns the IMDS API serving credentials from src.
@@ -182,9 +184,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// "//latest/meta-data/iam/security-credentials/" and every other
 	// spelling clients produce become "/latest/meta-data/iam/security-credentials".
-	r.URL.Path = path.Clean("/" + r.URL.Path)
+	if p := r.URL.Path; !isClean(p) {
+		r.URL.Path = path.Clean("/" + p)
+	}
 	r.URL.RawPath = ""
 	h.router.ServeHTTP(w, r)
+}
+
+// isClean reports whether p needs no cleaning: one leading slash, no
+// doubled or trailing slash, no dot segments. Checking is cheaper than
+// path.Clean, which copies whenever it would change anything.
+func isClean(p string) bool {
+	if len(p) < 2 || p[0] != '/' || p[len(p)-1] == '/' {
+		return p == "/"
+	}
+	return !strings.Contains(p, "//") && !strings.Contains(p, "/.")
 }
 
 func (h *Handler) putToken(w http.ResponseWriter, r *http.Request) {
@@ -282,21 +296,44 @@ func (h *Handler) credentials(extended bool) http.HandlerFunc {
 			})
 			return
 		}
-		doc := credentialDocument{
-			Code:            "Success",
-			LastUpdated:     creds.LastUpdated.UTC().Format(timeLayout),
-			Type:            "AWS-HMAC",
-			AccessKeyID:     creds.AccessKeyID,
-			SecretAccessKey: creds.SecretAccessKey,
-			Token:           creds.SessionToken,
-			Expiration:      creds.Expiration.UTC().Format(timeLayout),
-		}
-		if extended {
-			doc.AccountID = id.AccountID
-		}
 		h.count.credentialsServed.Add(1)
-		writeJSON(w, doc)
+		writeBody(w, http.StatusOK, textPlain, h.document(creds, extended, id.AccountID))
 	}
+}
+
+// cachedDocument is a credential document already encoded, for the
+// credentials it was encoded from.
+type cachedDocument struct {
+	creds     Credentials
+	accountID string
+	body      []byte
+}
+
+// document returns the encoded credential document for creds, encoding it
+// only when the credentials change: clients ask far more often than
+// sessions change.
+func (h *Handler) document(creds Credentials, extended bool, accountID string) []byte {
+	slot := &h.docs[0]
+	if extended {
+		slot = &h.docs[1]
+	} else {
+		accountID = ""
+	}
+	if c := slot.Load(); c != nil && c.creds == creds && c.accountID == accountID {
+		return c.body
+	}
+	body, _ := json.Marshal(credentialDocument{
+		Code:            "Success",
+		LastUpdated:     creds.LastUpdated.UTC().Format(timeLayout),
+		Type:            "AWS-HMAC",
+		AccessKeyID:     creds.AccessKeyID,
+		SecretAccessKey: creds.SecretAccessKey,
+		Token:           creds.SessionToken,
+		Expiration:      creds.Expiration.UTC().Format(timeLayout),
+		AccountID:       accountID,
+	})
+	slot.Store(&cachedDocument{creds: creds, accountID: accountID, body: body})
+	return body
 }
 
 func (h *Handler) availabilityZone(w http.ResponseWriter, r *http.Request) {
@@ -338,7 +375,7 @@ func notFound(w http.ResponseWriter, _ *http.Request) {
 }
 
 func writeText(w http.ResponseWriter, status int, body string) {
-	writeBody(w, status, "text/plain", []byte(body))
+	writeBody(w, status, textPlain, []byte(body))
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
@@ -348,5 +385,5 @@ func writeJSON(w http.ResponseWriter, v any) {
 		return
 	}
 	// EC2 labels every metadata answer text/plain, JSON documents included.
-	writeBody(w, http.StatusOK, "text/plain", body)
+	writeBody(w, http.StatusOK, textPlain, body)
 }

@@ -43,20 +43,35 @@ func loopbackPeer(remoteAddr string) bool {
 // name. An exact allowlist defeats DNS rebinding: a rebound name reaches the
 // port but carries the attacker's host name.
 func allowedHost(r *http.Request) bool {
-	local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
-	if !ok {
+	port := localPort(r)
+	if port == 0 {
 		return false
 	}
-	ap, err := netip.ParseAddrPort(local.String())
-	if err != nil {
-		return false
+	host, portText := r.Host, ""
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") {
+		host, portText = host[:i], host[i+1:]
 	}
-	port := strconv.Itoa(int(ap.Port()))
-	switch r.Host {
-	case "127.0.0.1:" + port, "localhost:" + port, "[::1]:" + port:
-		return true
+	switch host {
 	case "127.0.0.1", "localhost", "[::1]":
-		return port == "80"
+	default:
+		return false
 	}
-	return false
+	if portText == "" {
+		return port == 80
+	}
+	n, err := strconv.Atoi(portText)
+	return err == nil && n == port && portText[0] != '0' && portText[0] != '+'
+}
+
+// localPort is the port of the listener r arrived on, or 0.
+func localPort(r *http.Request) int {
+	switch local := r.Context().Value(http.LocalAddrContextKey).(type) {
+	case *net.TCPAddr:
+		return local.Port
+	case net.Addr:
+		if ap, err := netip.ParseAddrPort(local.String()); err == nil {
+			return int(ap.Port())
+		}
+	}
+	return 0
 }

@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"hash"
+	"sync"
 	"time"
 )
 
@@ -30,6 +32,9 @@ var tokenEncoding = base64.RawURLEncoding
 // tokenMinter issues and checks IMDSv2 session tokens.
 type tokenMinter struct {
 	key [32]byte
+	// macs holds keyed HMACs to reuse: checking a token is on every
+	// request's path, and a new HMAC costs several allocations.
+	macs sync.Pool
 }
 
 func newTokenMinter() *tokenMinter {
@@ -37,6 +42,7 @@ func newTokenMinter() *tokenMinter {
 	if _, err := rand.Read(m.key[:]); err != nil {
 		panic("imds: no randomness for the token key: " + err.Error())
 	}
+	m.macs.New = func() any { return hmac.New(sha256.New, m.key[:]) }
 	return m
 }
 
@@ -53,11 +59,14 @@ func (m *tokenMinter) issue(expires time.Time) string {
 
 // valid reports whether token was issued by m and has not expired at now.
 func (m *tokenMinter) valid(token string, now time.Time) bool {
-	if tokenEncoding.EncodedLen(tokenRawLen) != len(token) {
+	const encodedLen = (tokenRawLen*8 + 5) / 6
+	if len(token) != encodedLen {
 		return false
 	}
+	var encoded [encodedLen]byte
+	copy(encoded[:], token)
 	var raw [tokenRawLen]byte
-	if n, err := tokenEncoding.Decode(raw[:], []byte(token)); err != nil || n != tokenRawLen {
+	if n, err := tokenEncoding.Decode(raw[:], encoded[:]); err != nil || n != tokenRawLen {
 		return false
 	}
 	var want [tokenMACLen]byte
@@ -70,7 +79,9 @@ func (m *tokenMinter) valid(token string, now time.Time) bool {
 }
 
 func (m *tokenMinter) sign(msg, out []byte) {
-	mac := hmac.New(sha256.New, m.key[:])
+	mac := m.macs.Get().(hash.Hash)
+	mac.Reset()
 	mac.Write(msg)
 	mac.Sum(out[:0])
+	m.macs.Put(mac)
 }
