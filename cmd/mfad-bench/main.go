@@ -77,7 +77,7 @@ func serveCeiling(body string) (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
-	cmd := exec.Command(self, "-serve-ceiling", body)
+	cmd := exec.Command(self, "-serve-ceiling", body) // main_test.go's TestMain knows this form too
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return "", nil, err
