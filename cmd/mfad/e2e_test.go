@@ -381,7 +381,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("status while unlocked: %+v %v", st, err)
 	}
 	text := w.mustMfad("status")
-	if !regexp.MustCompile(`default\s+unlocked\s+\d{4}-\d\d-\d\d \d\d:\d\d \S+ \(in \d+h\d+m\)\s+\d{4}-`).MatchString(text) ||
+	if !regexp.MustCompile(`default\s+-\s+unlocked\s+\d{4}-\d\d-\d\d \d\d:\d\d \S+ \(in \d+h\d+m\)\s+\d{4}-`).MatchString(text) ||
 		!regexp.MustCompile(`credentials served [1-9]\d*, refused while locked 1;`).MatchString(text) {
 		t.Fatalf("status text:\n%s", text)
 	}
