@@ -54,21 +54,10 @@ type Client struct {
 // credentials. It makes exactly one attempt: a retry would send the same
 // code again, which STS refuses as invalid.
 func (c *Client) GetSessionToken(ctx context.Context, req SessionTokenRequest) (Credentials, error) {
-	timeout := c.Timeout
-	if timeout == 0 {
-		timeout = DefaultTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel, timeout := c.bound(ctx)
 	defer cancel()
-
-	static := credentials.NewStaticCredentialsProvider(req.Keys.AccessKeyID, req.Keys.SecretAccessKey.Reveal(), "")
-	cfg := req.Profile.SDKConfig(static)
-	cfg.Retryer = func() aws.Retryer { return aws.NopRetryer{} }
-	if cfg.Region == "" {
-		// STS's global endpoint lives in us-east-1.
-		cfg.Region = "us-east-1"
-	}
-	out, err := sts.NewFromConfig(cfg).GetSessionToken(ctx, &sts.GetSessionTokenInput{
+	client := stsClient(req.Profile, req.Keys.AccessKeyID, req.Keys.SecretAccessKey, secret.Value{}, aws.NopRetryer{})
+	out, err := client.GetSessionToken(ctx, &sts.GetSessionTokenInput{
 		SerialNumber:    aws.String(req.Profile.MFASerial),
 		TokenCode:       aws.String(req.Code.Reveal()),
 		DurationSeconds: aws.Int32(int32(req.Duration / time.Second)),
@@ -90,6 +79,30 @@ func fromSDK(c *types.Credentials) (Credentials, error) {
 		SessionToken:    secret.New(aws.ToString(c.SessionToken)),
 		Expiration:      aws.ToTime(c.Expiration),
 	}, nil
+}
+
+// bound gives ctx the client's timeout.
+func (c *Client) bound(ctx context.Context) (context.Context, context.CancelFunc, time.Duration) {
+	timeout := c.Timeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	return ctx, cancel, timeout
+}
+
+// stsClient is an STS client for profile that signs with the given
+// credentials only; a nil retryer keeps the SDK's.
+func stsClient(p *awsconfig.Profile, keyID string, secretKey, token secret.Value, retryer aws.Retryer) *sts.Client {
+	cfg := p.SDKConfig(credentials.NewStaticCredentialsProvider(keyID, secretKey.Reveal(), token.Reveal()))
+	if retryer != nil {
+		cfg.Retryer = func() aws.Retryer { return retryer }
+	}
+	if cfg.Region == "" {
+		// STS's global endpoint lives in us-east-1.
+		cfg.Region = "us-east-1"
+	}
+	return sts.NewFromConfig(cfg)
 }
 
 var serverTime = regexp.MustCompile(`\((\d{8}T\d{6}Z) [-+] 15 min\.\)`)
@@ -209,18 +222,11 @@ type AssumeRoleRequest struct {
 // An MFA session's credentials carry aws:MultiFactorAuthPresent into the
 // role session, so a role that requires MFA needs no new code.
 func (c *Client) AssumeRole(ctx context.Context, req AssumeRoleRequest) (Credentials, error) {
-	timeout := c.Timeout
-	if timeout == 0 {
-		timeout = DefaultTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel, timeout := c.bound(ctx)
 	defer cancel()
 	role := req.Profile.Role
-	static := credentials.NewStaticCredentialsProvider(req.Caller.AccessKeyID, req.Caller.SecretAccessKey.Reveal(), req.Caller.SessionToken.Reveal())
-	cfg := req.Profile.SDKConfig(static)
-	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
-	}
+	// AssumeRole may be retried: it carries no one-time code.
+	client := stsClient(req.Profile, req.Caller.AccessKeyID, req.Caller.SecretAccessKey, req.Caller.SessionToken, nil)
 	in := &sts.AssumeRoleInput{RoleArn: aws.String(role.ARN), RoleSessionName: aws.String(req.SessionName)}
 	if role.ExternalID != "" {
 		in.ExternalId = aws.String(role.ExternalID)
@@ -228,7 +234,7 @@ func (c *Client) AssumeRole(ctx context.Context, req AssumeRoleRequest) (Credent
 	if d := req.Profile.SessionDuration; d > 0 {
 		in.DurationSeconds = aws.Int32(int32(d / time.Second))
 	}
-	out, err := sts.NewFromConfig(cfg).AssumeRole(ctx, in)
+	out, err := client.AssumeRole(ctx, in)
 	if err != nil {
 		var apiErr smithy.APIError
 		if errors.As(err, &apiErr) && apiErr.ErrorCode() == "AccessDenied" {
