@@ -71,7 +71,7 @@ Getting started:
 	})
 	root.AddCommand(
 		newAddCmd(), newListCmd(), newRemoveCmd(),
-		newServeCmd(), newUnlockCmd(), newLockCmd(), newStatusCmd(), newEnvCmd(), newExecCmd(),
+		newServeCmd(), newUnlockCmd(), newLockCmd(), newStatusCmd(), newEnvCmd(), newExecCmd(), newShellInitCmd(), newImportCmd(),
 	)
 	return root
 }
