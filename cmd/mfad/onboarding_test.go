@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestImport(t *testing.T) {
@@ -67,4 +68,52 @@ func TestShellInit(t *testing.T) {
 		t.Fatalf("fish: %q", out)
 	}
 	expectFailure(t, w.mfad("", nil, "shell-init", "tcsh"), "unknown shell", "mfad shell-init --help")
+}
+
+// TestDoctor breaks every part of a set-up, checks that doctor names each
+// problem with its fix, then mends them and checks it is content.
+func TestDoctor(t *testing.T) {
+	w := newWorld(t)
+	creds := filepath.Join(w.home, "credentials")
+	w.unsetEnv("AWS_SHARED_CREDENTIALS_FILE")
+	writeFile(t, creds, "[default]\naws_access_key_id = "+w.user.AccessKeyID+"\naws_secret_access_key = "+w.user.SecretAccessKey+"\n")
+	writeFile(t, filepath.Join(w.home, "aws-config"), "[default]\nregion = eu-west-1\n")
+	w.sts.SetClock(func() time.Time { return time.Now().Add(-40 * time.Minute) })
+	broken := []string{"AWS_SHARED_CREDENTIALS_FILE=" + creds, "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE", "HTTPS_PROXY=http://127.0.0.1:1", "NO_PROXY=",
+		"AWS_EC2_METADATA_DISABLED=true"}
+	res := w.mfad("", broken, "doctor")
+	if res.exit != 1 {
+		t.Fatalf("doctor on a broken set-up: exit %d\n%s", res.exit, res.stdout)
+	}
+	for _, want := range []string{
+		"PROBLEM  daemon: failed to connect to mfad", "fix: start it with `mfad serve`",
+		"PROBLEM  profile default has no mfa_serial", "fix: add `mfa_serial = arn:aws:iam::ACCOUNT_ID:mfa/DEVICE_NAME` under [default]",
+		"PROBLEM  keyring (file): no access key is stored for profile default", "fix: mfad import default (the key is in " + creds + ")",
+		"PROBLEM  this shell: AWS_EC2_METADATA_SERVICE_ENDPOINT is not set",
+		"PROBLEM  this shell: AWS_EC2_METADATA_DISABLED=true",
+		"PROBLEM  this shell: AWS_ACCESS_KEY_ID is set", "fix: unset AWS_ACCESS_KEY_ID",
+		"PROBLEM  profile default has an access key in " + creds,
+		"PROBLEM  this shell: HTTPS_PROXY is set without NO_PROXY for 127.0.0.1", "fix: export NO_PROXY=127.0.0.1",
+		"PROBLEM  clock: this computer's clock is 40m0s off STS's", "fix: set the clock right",
+	} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("doctor does not say %q:\n%s", want, res.stdout)
+		}
+	}
+	if !strings.Contains(res.stderr, "problem(s) found") {
+		t.Errorf("stderr %q", res.stderr)
+	}
+
+	// Mended: config with mfa_serial, key imported, daemon running, the
+	// shell pointed at it, the clock right.
+	writeFile(t, filepath.Join(w.home, "aws-config"), "[default]\nregion = eu-west-1\nmfa_serial = "+w.user.MFASerial+"\n")
+	w.sts.SetClock(time.Now)
+	if res := w.mfad("", []string{"AWS_SHARED_CREDENTIALS_FILE=" + creds}, "import", "--yes", "default"); res.exit != 0 {
+		t.Fatalf("import: %+v", res)
+	}
+	d := w.serve()
+	res = w.mfad("", []string{"AWS_SHARED_CREDENTIALS_FILE=" + creds, "AWS_EC2_METADATA_SERVICE_ENDPOINT=" + d.endpoint}, "doctor")
+	if res.exit != 0 || strings.Contains(res.stdout, "PROBLEM") || !strings.Contains(res.stdout, "all good") || !strings.Contains(res.stdout, "ok       clock: within") {
+		t.Fatalf("doctor on a mended set-up: exit %d\n%s%s", res.exit, res.stdout, res.stderr)
+	}
 }

@@ -10,14 +10,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
-
-	"github.com/mfad/mfad/ipc"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -71,7 +68,7 @@ Getting started:
 	})
 	root.AddCommand(
 		newAddCmd(), newListCmd(), newRemoveCmd(),
-		newServeCmd(), newUnlockCmd(), newLockCmd(), newStatusCmd(), newEnvCmd(), newExecCmd(), newShellInitCmd(), newImportCmd(),
+		newServeCmd(), newUnlockCmd(), newLockCmd(), newStatusCmd(), newEnvCmd(), newExecCmd(), newShellInitCmd(), newImportCmd(), newDoctorCmd(),
 	)
 	return root
 }
@@ -101,13 +98,7 @@ func exactArgs(names ...string) cobra.PositionalArgs {
 // printError prints err and whatever advice it carries.
 func printError(w io.Writer, err error) {
 	fmt.Fprintf(w, "mfad: %s\n", err)
-	var apiErr *ipc.Error
-	if errors.As(err, &apiErr) && apiErr.Hint != "" {
-		fmt.Fprintf(w, "hint: %s\n", apiErr.Hint)
-		return
-	}
-	var hinter interface{ Hint() string }
-	if errors.As(err, &hinter) && hinter.Hint() != "" {
-		fmt.Fprintf(w, "hint: %s\n", hinter.Hint())
+	if hint := hintOf(err); hint != "" {
+		fmt.Fprintf(w, "hint: %s\n", hint)
 	}
 }

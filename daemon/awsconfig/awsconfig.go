@@ -201,6 +201,20 @@ func Chain(ctx context.Context, name string) ([]*Profile, error) {
 	return chain, nil
 }
 
+// MFASerial is the MFA device of a chain: the IAM user's mfa_serial, else
+// the nearest one a role profile sets, as the AWS CLI reads it.
+func MFASerial(chain []*Profile) string {
+	if chain[0].MFASerial != "" {
+		return chain[0].MFASerial
+	}
+	for i := len(chain) - 1; i > 0; i-- {
+		if chain[i].MFASerial != "" {
+			return chain[i].MFASerial
+		}
+	}
+	return ""
+}
+
 // fromSection reads what mfad uses of a profile's section.
 func fromSection(name string, sec *ini.Section) (*Profile, error) {
 	p := &Profile{

@@ -197,24 +197,10 @@ func (m *Manager) Unlock(ctx context.Context, profile string, code secret.Value)
 	return f.creds, nil
 }
 
-// mfaSerial is the MFA device of a chain: the IAM user's mfa_serial, else
-// the nearest one a role profile sets, as the AWS CLI reads it.
-func mfaSerial(chain []*awsconfig.Profile) string {
-	if chain[0].MFASerial != "" {
-		return chain[0].MFASerial
-	}
-	for i := len(chain) - 1; i > 0; i-- {
-		if chain[i].MFASerial != "" {
-			return chain[i].MFASerial
-		}
-	}
-	return ""
-}
-
 func (m *Manager) unlock(ctx context.Context, chain []*awsconfig.Profile, code secret.Value) (awssts.Credentials, error) {
 	p := *chain[0]
 	profile := p.Name
-	p.MFASerial = mfaSerial(chain)
+	p.MFASerial = awsconfig.MFASerial(chain)
 	if p.MFASerial == "" {
 		return awssts.Credentials{}, m.failed(profile, awsconfig.NoMFASerialError(profile))
 	}

@@ -240,6 +240,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	fault, delay, now := s.fault, s.delay, s.now()
 	s.mu.Unlock()
+	// The Date header is the server's clock, as AWS's is: clients compare.
+	w.Header().Set("Date", now.UTC().Format(http.TimeFormat))
 	form, _ := url.ParseQuery(string(body))
 	call := Call{Action: form.Get("Action"), TokenCode: form.Get("TokenCode")}
 	user, apiErr := s.authenticate(r, body, now)

@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/spf13/cobra"
+
+	"github.com/mfad/mfad/daemon/awsconfig"
+	"github.com/mfad/mfad/ipc"
+)
+
+// finding is one thing doctor checked.
+type finding struct {
+	problem bool
+	what    string
+	fix     string
+}
+
+func newDoctorCmd() *cobra.Command {
+	var profile string
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Check the set-up and say how to fix what is wrong",
+		Long: `Check everything mfad depends on: the daemon, its socket, the keyring, the
+profile's key and mfa_serial, this shell's variables (the endpoint, and
+anything that would take precedence over mfad: static keys, AWS_PROFILE, a
+credentials file with keys, a proxy that would catch requests to 127.0.0.1),
+and this computer's clock against STS. Each problem comes with its fix; the
+exit status is 1 when there is any.`,
+		Example: `  mfad doctor
+  mfad doctor --profile prod`,
+		Args: exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			findings := diagnose(cmd, profile)
+			out := cmd.OutOrStdout()
+			problems := 0
+			for _, f := range findings {
+				mark := "ok     "
+				if f.problem {
+					mark = "PROBLEM"
+					problems++
+				}
+				fmt.Fprintf(out, "%s  %s\n", mark, f.what)
+				if f.problem && f.fix != "" {
+					fmt.Fprintf(out, "         fix: %s\n", f.fix)
+				}
+			}
+			if problems > 0 {
+				return fmt.Errorf("%d problem(s) found", problems)
+			}
+			fmt.Fprintln(out, "all good")
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&profile, "profile", "", "`profile` to check (default: the one the daemon serves, else default)")
+	return cmd
+}
+
+func diagnose(cmd *cobra.Command, profile string) []finding {
+	ctx := cmd.Context()
+	var fs []finding
+	add := func(problem bool, what, fix string) { fs = append(fs, finding{problem, what, fix}) }
+
+	st, err := (&ipc.Client{}).Status(ctx)
+	if err != nil {
+		add(true, "daemon: "+err.Error(), hintOf(err))
+	} else {
+		add(false, fmt.Sprintf("daemon: running (pid %d), serving profile %s at %s", st.PID, st.IMDSProfile, st.IMDSEndpoint), "")
+		if profile == "" {
+			profile = st.IMDSProfile
+		}
+	}
+	if profile == "" {
+		profile = "default"
+	}
+
+	chain, chainErr := awsconfig.Chain(ctx, profile)
+	root := profile
+	if chainErr != nil {
+		add(true, "profile "+profile+": "+chainErr.Error(), hintOf(chainErr))
+	} else {
+		root = chain[0].Name
+		if serial := awsconfig.MFASerial(chain); serial == "" {
+			e := awsconfig.NoMFASerialError(root)
+			add(true, e.Message, e.Hint)
+		} else {
+			add(false, "profile "+profile+": MFA device "+serial, "")
+		}
+	}
+
+	store, err := openKeystore(newInput(cmd))
+	if err != nil {
+		add(true, "keyring: "+err.Error(), hintOf(err))
+	} else if _, err := store.Keys(root); err == nil {
+		add(false, "keyring ("+store.Backend()+"): holds the key of profile "+root, "")
+	} else if isKind(err, ipc.KindNoKeys) {
+		fix := "mfad add " + root
+		if _, plainErr := awsconfig.ReadStaticKeys(root); plainErr == nil {
+			fix = "mfad import " + root + " (the key is in " + awsconfig.CredentialsFile() + ")"
+		}
+		add(true, "keyring ("+store.Backend()+"): no access key is stored for profile "+root, fix)
+	} else {
+		add(true, "keyring: "+err.Error(), hintOf(err))
+	}
+
+	fs = append(fs, checkEnvironment(st, root)...)
+	if chainErr == nil {
+		fs = append(fs, checkClock(ctx, chain[0]))
+	}
+	return fs
+}
+
+// checkEnvironment looks at this shell's variables.
+func checkEnvironment(st *ipc.Status, root string) []finding {
+	var fs []finding
+	add := func(problem bool, what, fix string) { fs = append(fs, finding{problem, what, fix}) }
+	endpoint := os.Getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT")
+	switch {
+	case endpoint == "":
+		add(true, "this shell: AWS_EC2_METADATA_SERVICE_ENDPOINT is not set, so AWS tools do not ask mfad", `eval "$(mfad env)", and put eval "$(mfad shell-init bash)" in ~/.bashrc`)
+	case st != nil && endpoint != st.IMDSEndpoint:
+		add(true, "this shell: AWS_EC2_METADATA_SERVICE_ENDPOINT is "+endpoint+", but the daemon serves "+st.IMDSEndpoint, `eval "$(mfad env)"`)
+	default:
+		add(false, "this shell: AWS_EC2_METADATA_SERVICE_ENDPOINT="+endpoint, "")
+	}
+	if strings.EqualFold(os.Getenv("AWS_EC2_METADATA_DISABLED"), "true") {
+		add(true, "this shell: AWS_EC2_METADATA_DISABLED=true turns the metadata endpoint off for every SDK", "unset AWS_EC2_METADATA_DISABLED")
+	}
+	if os.Getenv("AWS_ACCESS_KEY_ID") != "" {
+		add(true, "this shell: AWS_ACCESS_KEY_ID is set, and every SDK uses it before asking mfad", "unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN")
+	}
+	chosen := os.Getenv("AWS_PROFILE")
+	if chosen == "" {
+		chosen = "default"
+	}
+	if _, err := awsconfig.ReadStaticKeys(chosen); err == nil {
+		what := "profile " + chosen + " has an access key in " + awsconfig.CredentialsFile() + ", which every SDK uses before asking mfad"
+		if os.Getenv("AWS_PROFILE") != "" {
+			what = "this shell: AWS_PROFILE=" + chosen + " picks a profile with an access key in " + awsconfig.CredentialsFile() + ", which every SDK uses before asking mfad"
+		}
+		add(true, what, "mfad import "+chosen)
+	}
+	for _, name := range []string{"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"} {
+		if os.Getenv(name) != "" && !noProxyCovers("127.0.0.1") {
+			add(true, "this shell: "+name+" is set without NO_PROXY for 127.0.0.1, and botocore sends metadata requests through the proxy",
+				"export NO_PROXY=127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}")
+			break
+		}
+	}
+	return fs
+}
+
+func noProxyCovers(host string) bool {
+	for _, name := range []string{"NO_PROXY", "no_proxy"} {
+		for _, entry := range strings.Split(os.Getenv(name), ",") {
+			if e := strings.TrimSpace(entry); e == "*" || e == host || e == "127.0.0.0/8" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkClock compares this computer's clock with STS's: AWS refuses
+// requests signed more than 15 minutes off.
+func checkClock(ctx context.Context, p *awsconfig.Profile) finding {
+	endpoint := os.Getenv("AWS_ENDPOINT_URL_STS")
+	if endpoint == "" {
+		endpoint = os.Getenv("AWS_ENDPOINT_URL")
+	}
+	if endpoint == "" {
+		region := p.Region
+		if region == "" {
+			region = "us-east-1"
+		}
+		resolved, err := sts.NewDefaultEndpointResolverV2().ResolveEndpoint(ctx, sts.EndpointParameters{Region: &region})
+		if err != nil {
+			return finding{false, "clock: could not find the STS endpoint to compare with: " + err.Error(), ""}
+		}
+		endpoint = resolved.URI.String()
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return finding{false, "clock: not checked, STS at " + endpoint + " did not answer (" + rootError(err) + ")", ""}
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	theirs, err := http.ParseTime(resp.Header.Get("Date"))
+	if err != nil {
+		return finding{false, "clock: not checked, STS sent no date", ""}
+	}
+	ours := start.Add(time.Since(start) / 2)
+	skew := ours.Sub(theirs).Round(time.Second)
+	if skew.Abs() > 5*time.Minute {
+		return finding{true, fmt.Sprintf("clock: this computer's clock is %s off STS's; AWS refuses requests more than 15 minutes off", skew.Abs()),
+			"set the clock right, for example `timedatectl set-ntp true`"}
+	}
+	return finding{false, fmt.Sprintf("clock: within %s of STS", max(skew.Abs(), time.Second)), ""}
+}
+
+func rootError(err error) string {
+	for errors.Unwrap(err) != nil {
+		err = errors.Unwrap(err)
+	}
+	return err.Error()
+}
+
+// hintOf returns the advice err carries, if any.
+func hintOf(err error) string {
+	var apiErr *ipc.Error
+	if errors.As(err, &apiErr) {
+		return apiErr.Hint
+	}
+	var hinter interface{ Hint() string }
+	if errors.As(err, &hinter) {
+		return hinter.Hint()
+	}
+	return ""
+}
