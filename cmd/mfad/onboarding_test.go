@@ -4,6 +4,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -115,5 +116,70 @@ func TestDoctor(t *testing.T) {
 	res = w.mfad("", []string{"AWS_SHARED_CREDENTIALS_FILE=" + creds, "AWS_EC2_METADATA_SERVICE_ENDPOINT=" + d.endpoint}, "doctor")
 	if res.exit != 0 || strings.Contains(res.stdout, "PROBLEM") || !strings.Contains(res.stdout, "all good") || !strings.Contains(res.stdout, "ok       clock: within") {
 		t.Fatalf("doctor on a mended set-up: exit %d\n%s%s", res.exit, res.stdout, res.stderr)
+	}
+}
+
+// TestServiceInstall installs the login service with a stand-in systemctl
+// that records what it is asked, then checks the files written, that a
+// second install changes nothing, and that uninstall removes everything.
+func TestServiceInstall(t *testing.T) {
+	w := newWorld(t)
+	bin := filepath.Join(w.home, "bin")
+	calls := filepath.Join(w.home, "systemctl-calls")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(bin, "systemctl"), "#!/bin/sh\necho \"$*\" >> "+calls+"\ncase \"$1\" in is-active) echo inactive; exit 3;; esac\nexit 0\n")
+	os.Chmod(filepath.Join(bin, "systemctl"), 0o755)
+	for i, kv := range w.env {
+		if p, ok := strings.CutPrefix(kv, "PATH="); ok {
+			w.env[i] = "PATH=" + bin + ":" + p
+		}
+	}
+	unitPath := filepath.Join(w.home, ".config", "systemd", "user", "mfad.service")
+	envPath := filepath.Join(w.home, ".config", "environment.d", "60-mfad.conf")
+
+	out := w.mustMfad("service", "install", "--profile", "work", "--listen", "127.0.0.1:9912")
+	if !strings.Contains(out, "wrote "+unitPath) || !strings.Contains(out, "wrote "+envPath) {
+		t.Fatalf("install said:\n%s", out)
+	}
+	unit, err := os.ReadFile(unitPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(unit), "ExecStart="+mfadBin+" serve --listen 127.0.0.1:9912 --profile work\n") || !strings.Contains(string(unit), "WantedBy=default.target") {
+		t.Fatalf("unit:\n%s", unit)
+	}
+	if env, _ := os.ReadFile(envPath); !strings.Contains(string(env), "\nAWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:9912/\n") {
+		t.Fatalf("environment.d:\n%s", env)
+	}
+	analyze, err := exec.Command("systemd-analyze", "verify", unitPath).CombinedOutput()
+	if err != nil || strings.Contains(string(analyze), "mfad.service:") {
+		t.Fatalf("systemd-analyze verify: %v\n%s", err, analyze)
+	}
+	recorded, _ := os.ReadFile(calls)
+	if !strings.Contains(string(recorded), "enable --user mfad.service") || !strings.Contains(string(recorded), "daemon-reload --user") {
+		t.Fatalf("systemctl was asked:\n%s", recorded)
+	}
+
+	// Again: the same files, no error.
+	w.mustMfad("service", "install", "--profile", "work", "--listen", "127.0.0.1:9912")
+	if again, _ := os.ReadFile(unitPath); string(again) != string(unit) {
+		t.Fatalf("second install changed the unit:\n%s", again)
+	}
+	w.mustMfad("service", "start")
+	if recorded, _ := os.ReadFile(calls); !strings.Contains(string(recorded), "start --user mfad.service") {
+		t.Fatalf("start: systemctl was asked:\n%s", recorded)
+	}
+	expectFailure(t, w.mfad("", nil, "service", "install", "--listen", "0.0.0.0:9911"), "loopback only", "--listen 127.0.0.1:PORT")
+
+	w.mustMfad("service", "uninstall")
+	for _, p := range []string{unitPath, envPath} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s left after uninstall: %v", p, err)
+		}
+	}
+	if recorded, _ := os.ReadFile(calls); !strings.Contains(string(recorded), "disable --user mfad.service") {
+		t.Fatalf("uninstall: systemctl was asked:\n%s", recorded)
 	}
 }

@@ -18,6 +18,7 @@ func newServeCmd() *cobra.Command {
 	var (
 		listen, profile, logLevel string
 		allowV1, notifications    bool
+		setenv                    bool
 		warnBefore                time.Duration
 	)
 	cmd := &cobra.Command{
@@ -65,6 +66,11 @@ with ` + "`eval \"$(mfad env)\"`" + `.`,
 			if notifications {
 				notifier = notify.Desktop()
 			}
+			if setenv {
+				if err := setSessionEnv("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://"+listen+"/"); err != nil {
+					logger.Warn("could not set the session's environment", "error", err.Error())
+				}
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return daemon.Run(ctx, daemon.Config{
@@ -86,6 +92,7 @@ with ` + "`eval \"$(mfad env)\"`" + `.`,
 	cmd.Flags().BoolVar(&allowV1, "allow-imdsv1", false, "also answer IMDSv1 requests, which carry no session token")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	cmd.Flags().BoolVar(&notifications, "notify", true, "show desktop notifications (notify-send, osascript)")
+	cmd.Flags().BoolVar(&setenv, "setenv", false, "set AWS_EC2_METADATA_SERVICE_ENDPOINT for the GUI session (macOS: launchctl setenv; what the login agent runs)")
 	cmd.Flags().DurationVar(&warnBefore, "warn-before", 15*time.Minute, "warn this long before a session ends (0 to never warn)")
 	return cmd
 }

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mfad/mfad/daemon"
+	"github.com/mfad/mfad/daemon/autostart"
+	"github.com/mfad/mfad/daemon/keystore"
+)
+
+func newServiceCmd() *cobra.Command {
+	var listen, profile string
+	settings := func() (autostart.Settings, error) {
+		exe, err := os.Executable()
+		if err != nil {
+			return autostart.Settings{}, err
+		}
+		if exe, err = filepath.EvalSymlinks(exe); err != nil {
+			return autostart.Settings{}, err
+		}
+		if err := daemon.CheckLoopback(listen); err != nil {
+			return autostart.Settings{}, err
+		}
+		return autostart.Settings{
+			Executable: exe,
+			ServeArgs:  []string{"--listen", listen, "--profile", profile},
+			Endpoint:   "http://" + listen + "/",
+		}, nil
+	}
+	cmd := &cobra.Command{
+		Use:   "service install|uninstall|start|stop|restart|status",
+		Short: "Run the daemon at every login",
+		Long: `Install mfad as a login service of your own user: a systemd user unit on
+Linux (~/.config/systemd/user/mfad.service, started with the user session,
+restarted on failure), a launchd agent on macOS
+(~/Library/LaunchAgents/mfad.plist), a task that runs at logon on Windows.
+Install also gives new sessions AWS_EC2_METADATA_SERVICE_ENDPOINT:
+~/.config/environment.d/60-mfad.conf on Linux (read by systemd user sessions
+and GNOME), launchctl setenv by the agent on macOS, the user environment on
+Windows. Install is safe to repeat, and updates the service to this binary
+and these flags; uninstall removes everything install wrote.`,
+		Example: `  mfad service install && mfad service start
+  mfad service install --profile work --listen 127.0.0.1:9912
+  mfad service status`,
+		Args:      exactArgs("ACTION"),
+		ValidArgs: []string{"install", "uninstall", "start", "stop", "restart", "status"},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := settings()
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			switch action := args[0]; action {
+			case "install":
+				files, err := autostart.Install(s)
+				if err != nil {
+					return fmt.Errorf("failed to install the service: %w", err)
+				}
+				for _, f := range files {
+					fmt.Fprintf(out, "wrote %s\n", f)
+				}
+				fmt.Fprintf(out, "mfad will start at each login, serving profile %s at %s\n", profile, s.Endpoint)
+				fmt.Fprintln(cmd.ErrOrStderr(), "note: start it now with `mfad service start`; this shell needs `eval \"$(mfad env)\"`")
+				if opts, err := keystore.EnvOptions(nil); err == nil {
+					if store, err := keystore.Open(opts); err == nil && store.Backend() == "file" {
+						fmt.Fprintf(cmd.ErrOrStderr(), "warning: the keyring here is the encrypted file, whose passphrase a service cannot type; set %s for the service, or use a desktop keyring\n", keystore.PassphraseEnv)
+					}
+				}
+			case "uninstall":
+				if err := autostart.Uninstall(s); err != nil {
+					return fmt.Errorf("failed to uninstall the service: %w", err)
+				}
+				fmt.Fprintln(out, "removed the mfad login service and the session environment it set")
+			case "start", "stop", "restart":
+				if err := autostart.Control(s, action); err != nil {
+					return fmt.Errorf("failed to %s the service: %w", action, err)
+				}
+				fmt.Fprintf(out, "service %s: done\n", action)
+			case "status":
+				st, err := autostart.CurrentStatus(s)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "service: %s\n", st)
+			default:
+				return &usageError{err: fmt.Errorf("unknown action %q", action), cmd: cmd.CommandPath()}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", daemon.DefaultListen, "loopback `address` the service's daemon serves on")
+	cmd.Flags().StringVar(&profile, "profile", "default", "`profile` the service's daemon serves on its IMDS endpoint")
+	return cmd
+}

@@ -1,0 +1,157 @@
+//go:build linux || darwin
+
+package autostart
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+
+	"github.com/kardianos/service"
+
+	"github.com/mfad/mfad/packaging"
+)
+
+// noProgram is the service.Interface kardianos asks for; mfad's service
+// commands install and control the service, and never run it through
+// kardianos.
+type noProgram struct{}
+
+func (noProgram) Start(service.Service) error { return nil }
+func (noProgram) Stop(service.Service) error  { return nil }
+
+// userSystemd is kardianos's systemd, taken wherever systemctl is: a
+// user's systemd runs even where PID 1 is not systemd.
+type userSystemd struct{ service.System }
+
+func (userSystemd) Detect() bool {
+	_, err := exec.LookPath("systemctl")
+	return err == nil
+}
+
+// newService configures kardianos/service with mfad's own unit or agent,
+// rendered from package packaging.
+func newService(s Settings) (service.Service, error) {
+	opts := service.KeyValue{"UserService": true}
+	switch runtime.GOOS {
+	case "linux":
+		// User units are systemd's; kardianos would otherwise guess from
+		// PID 1, which in a container or under WSL is not systemd.
+		for _, sys := range service.AvailableSystems() {
+			if sys.String() == "linux-systemd" {
+				service.ChooseSystem(userSystemd{sys})
+				break
+			}
+		}
+		unit, err := packaging.SystemdUnit(packaging.Service{Args: s.args()})
+		if err != nil {
+			return nil, err
+		}
+		// Rendered already: no template directives are left for
+		// kardianos's own engine.
+		opts["SystemdScript"] = unit
+	case "darwin":
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return nil, err
+		}
+		plist, err := packaging.LaunchdPlist(packaging.Service{
+			Args:    append(s.args(), "--setenv"),
+			LogFile: filepath.Join(home, "Library", "Logs", "mfad.log"),
+		})
+		if err != nil {
+			return nil, err
+		}
+		opts["LaunchdConfig"] = plist
+	}
+	return service.New(noProgram{}, &service.Config{
+		Name:        Name,
+		DisplayName: "mfad",
+		Description: "MFA-backed AWS credentials for the AWS CLI and SDKs",
+		Executable:  s.Executable,
+		Arguments:   append([]string{"serve"}, s.ServeArgs...),
+		Option:      opts,
+	})
+}
+
+// Install writes the service (replacing an older one), enables it at
+// login, and writes the session environment. Running it again changes
+// nothing.
+func Install(s Settings) (Installed, error) {
+	svc, err := newService(s)
+	if err != nil {
+		return nil, err
+	}
+	// kardianos refuses to overwrite: an existing definition is removed
+	// first, so that install also updates the binary path or flags.
+	if _, err := os.Stat(servicePath()); err == nil {
+		if err := svc.Uninstall(); err != nil {
+			return nil, err
+		}
+	}
+	if err := svc.Install(); err != nil {
+		return nil, err
+	}
+	files := Installed{servicePath()}
+	envFile, err := writeSessionEnvironment(s.Endpoint)
+	if err != nil {
+		return files, err
+	}
+	if envFile != "" {
+		files = append(files, envFile)
+	}
+	return files, nil
+}
+
+// Uninstall stops and removes the service and the session environment.
+func Uninstall(s Settings) error {
+	svc, err := newService(s)
+	if err != nil {
+		return err
+	}
+	_ = svc.Stop()
+	if err := svc.Uninstall(); err != nil && !errors.Is(err, service.ErrNotInstalled) {
+		if _, statErr := os.Stat(servicePath()); statErr == nil {
+			return err
+		}
+	}
+	return removeSessionEnvironment()
+}
+
+// Control runs start, stop or restart.
+func Control(s Settings, action string) error {
+	svc, err := newService(s)
+	if err != nil {
+		return err
+	}
+	return service.Control(svc, action)
+}
+
+// CurrentStatus asks the service manager.
+func CurrentStatus(s Settings) (Status, error) {
+	svc, err := newService(s)
+	if err != nil {
+		return "", err
+	}
+	st, err := svc.Status()
+	switch {
+	case errors.Is(err, service.ErrNotInstalled):
+		return NotInstalled, nil
+	case err != nil:
+		return "", err
+	case st == service.StatusRunning:
+		return Running, nil
+	}
+	return Stopped, nil
+}
+
+// servicePath is where the unit or agent lives.
+func servicePath() string {
+	home, _ := os.UserHomeDir()
+	if runtime.GOOS == "darwin" {
+		return filepath.Join(home, "Library", "LaunchAgents", Name+".plist")
+	}
+	return filepath.Join(home, ".config", "systemd", "user", Name+".service")
+}
