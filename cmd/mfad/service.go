@@ -10,10 +10,11 @@ import (
 	"github.com/mfad/mfad/daemon"
 	"github.com/mfad/mfad/daemon/autostart"
 	"github.com/mfad/mfad/daemon/keystore"
+	"github.com/mfad/mfad/packaging"
 )
 
 func newServiceCmd() *cobra.Command {
-	var listen, profile string
+	var listen, profile, executable string
 	settings := func() (autostart.Settings, error) {
 		exe, err := os.Executable()
 		if err != nil {
@@ -21,6 +22,9 @@ func newServiceCmd() *cobra.Command {
 		}
 		if exe, err = filepath.EvalSymlinks(exe); err != nil {
 			return autostart.Settings{}, err
+		}
+		if executable != "" {
+			exe = executable
 		}
 		if err := daemon.CheckLoopback(listen); err != nil {
 			return autostart.Settings{}, err
@@ -32,7 +36,7 @@ func newServiceCmd() *cobra.Command {
 		}, nil
 	}
 	cmd := &cobra.Command{
-		Use:   "service install|uninstall|start|stop|restart|status",
+		Use:   "service install|uninstall|start|stop|restart|status|unit",
 		Short: "Run the daemon at every login",
 		Long: `Install mfad as a login service of your own user: a systemd user unit on
 Linux (~/.config/systemd/user/mfad.service, started with the user session,
@@ -42,12 +46,14 @@ Install also gives new sessions AWS_EC2_METADATA_SERVICE_ENDPOINT:
 ~/.config/environment.d/60-mfad.conf on Linux (read by systemd user sessions
 and GNOME), launchctl setenv by the agent on macOS, the user environment on
 Windows. Install is safe to repeat, and updates the service to this binary
-and these flags; uninstall removes everything install wrote.`,
+and these flags; uninstall removes everything install wrote.
+
+"unit" prints the systemd user unit, for packagers (see --executable).`,
 		Example: `  mfad service install && mfad service start
   mfad service install --profile work --listen 127.0.0.1:9912
   mfad service status`,
 		Args:      exactArgs("ACTION"),
-		ValidArgs: []string{"install", "uninstall", "start", "stop", "restart", "status"},
+		ValidArgs: []string{"install", "uninstall", "start", "stop", "restart", "status", "unit"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := settings()
 			if err != nil {
@@ -80,6 +86,12 @@ and these flags; uninstall removes everything install wrote.`,
 					return fmt.Errorf("failed to %s the service: %w", action, err)
 				}
 				fmt.Fprintf(out, "service %s: done\n", action)
+			case "unit":
+				unit, err := packaging.SystemdUnit(packaging.Service{Args: append([]string{s.Executable, "serve"}, s.ServeArgs...)})
+				if err != nil {
+					return err
+				}
+				fmt.Fprint(out, unit)
 			case "status":
 				st, err := autostart.CurrentStatus(s)
 				if err != nil {
@@ -94,5 +106,6 @@ and these flags; uninstall removes everything install wrote.`,
 	}
 	cmd.Flags().StringVar(&listen, "listen", daemon.DefaultListen, "loopback `address` the service's daemon serves on")
 	cmd.Flags().StringVar(&profile, "profile", "default", "`profile` the service's daemon serves on its IMDS endpoint")
+	cmd.Flags().StringVar(&executable, "executable", "", "`path` of mfad the service runs (default: this binary)")
 	return cmd
 }

@@ -1,0 +1,79 @@
+package packaging
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestDebianPackage builds the packages with build.sh, installs the .deb
+// with dpkg as a user of it would, runs the installed mfad, and removes it.
+func TestDebianPackage(t *testing.T) {
+	if os.Getuid() != 0 {
+		if os.Getenv("CI") != "" {
+			t.Fatal("installing a package needs root, and CI runs as root")
+		}
+		t.Skip("installing a package needs root; CI runs this test")
+	}
+	if _, err := os.Stat("/usr/bin/mfad"); err == nil {
+		t.Fatal("/usr/bin/mfad exists already: this test would replace it")
+	}
+	build := exec.Command("./build.sh")
+	build.Env = append(os.Environ(), "MFAD_VERSION=1.2.3-test")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build.sh: %v\n%s", err, out)
+	}
+	debs, _ := filepath.Glob("../dist/mfad_1.2.3~test_*.deb")
+	if rpms, _ := filepath.Glob("../dist/mfad-1.2.3~test-1.*.rpm"); len(debs) != 1 || len(rpms) != 1 {
+		t.Fatalf("packages built: %v %v", debs, rpms)
+	}
+	run := func(name string, args ...string) string {
+		t.Helper()
+		out, err := exec.Command(name, args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	run("dpkg", "-i", debs[0])
+	defer exec.Command("dpkg", "-r", "mfad").Run()
+
+	if out := run("/usr/bin/mfad", "--version"); !strings.Contains(out, "1.2.3-test") {
+		t.Fatalf("mfad --version: %s", out)
+	}
+	for _, f := range []string{"/usr/lib/systemd/user/mfad.service", "/usr/share/bash-completion/completions/mfad", "/usr/share/doc/mfad/README.md"} {
+		if _, err := os.Stat(f); err != nil {
+			t.Errorf("not installed: %v", err)
+		}
+	}
+	if unit, _ := os.ReadFile("/usr/lib/systemd/user/mfad.service"); !strings.Contains(string(unit), "ExecStart=/usr/bin/mfad serve") {
+		t.Errorf("packaged unit:\n%s", unit)
+	}
+	// doctor runs and reports on a machine with nothing set up; it must
+	// not reach out to AWS: STS is pointed at a closed local port.
+	home := t.TempDir()
+	doctor := exec.Command("/usr/bin/mfad", "doctor")
+	doctor.Env = []string{"HOME=" + home, "PATH=/usr/bin:/bin", "MFAD_KEYRING_BACKEND=file", "MFAD_FILE_PASSPHRASE=x",
+		"AWS_ENDPOINT_URL_STS=http://127.0.0.1:1", "MFAD_SOCKET=" + filepath.Join(home, "run", "mfad.sock")}
+	out, err := doctor.CombinedOutput()
+	if code := exitCode(err); code != 1 || !strings.Contains(string(out), "PROBLEM  daemon:") || !strings.Contains(string(out), "fix: mfad add default") {
+		t.Fatalf("installed mfad doctor: exit %d\n%s", code, out)
+	}
+
+	run("dpkg", "-r", "mfad")
+	if _, err := os.Stat("/usr/bin/mfad"); !os.IsNotExist(err) {
+		t.Fatalf("/usr/bin/mfad after dpkg -r: %v", err)
+	}
+}
+
+func exitCode(err error) int {
+	if e, ok := err.(*exec.ExitError); ok {
+		return e.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
