@@ -11,9 +11,10 @@ import (
 
 func newListCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "list",
-		Short: "List the profiles that have an access key stored",
-		Args:  exactArgs(),
+		Use:     "list",
+		Short:   "List the profiles that have an access key stored",
+		Example: "  mfad list",
+		Args:    exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			store, err := openKeystore(newInput(cmd))
 			if err != nil {

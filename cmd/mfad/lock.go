@@ -13,8 +13,10 @@ func newLockCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "lock",
 		Short: "End an MFA session now",
-		Long:  "Make the daemon forget a profile's session credentials. Clients get none until the next `mfad unlock`.",
-		Args:  exactArgs(),
+		Long:  "Make the daemon forget a profile's session credentials, with the roles built on it. Clients get none until the next `mfad unlock`.",
+		Example: `  mfad lock
+  mfad lock --profile prod`,
+		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			resp, err := (&ipc.Client{}).Lock(cmd.Context(), profile)
 			if err != nil {

@@ -16,7 +16,9 @@ func newStatusCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show whether each profile is locked or unlocked",
-		Args:  exactArgs(),
+		Example: `  mfad status
+  mfad status --json | jq '.profiles[] | select(.state == "unlocked") | .name'`,
+		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := (&ipc.Client{}).Status(cmd.Context())
 			if err != nil {
