@@ -39,7 +39,7 @@ func (s *Server) authenticate(r *http.Request, body []byte, now time.Time) (User
 		parts[k] = v
 	}
 	scope := strings.Split(parts["Credential"], "/")
-	if len(scope) != 5 || scope[3] != "sts" || scope[4] != "aws4_request" || parts["SignedHeaders"] == "" || parts["Signature"] == "" {
+	if len(scope) != 5 || (scope[3] != "sts" && scope[3] != "iam") || scope[4] != "aws4_request" || parts["SignedHeaders"] == "" || parts["Signature"] == "" {
 		return User{}, &apiError{400, "Sender", "IncompleteSignature", "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters"}
 	}
 	user, session, found := s.lookupKey(scope[0])
@@ -70,7 +70,7 @@ func (s *Server) authenticate(r *http.Request, body []byte, now time.Time) (User
 		}
 		return user, &e
 	}
-	want, err := signature(r, body, strings.Split(parts["SignedHeaders"], ";"), user, scope[2], signedAt)
+	want, err := signature(r, body, strings.Split(parts["SignedHeaders"], ";"), user, scope[3], scope[2], signedAt)
 	if err != nil || !hmac.Equal([]byte(want), []byte(parts["Signature"])) {
 		return user, errBadSignature
 	}
@@ -98,7 +98,7 @@ func (s *Server) lookupKey(id string) (User, *Credentials, bool) {
 
 // signature recomputes the request's signature over the headers the client
 // said it signed, with the SDK's own signer and the user's secret key.
-func signature(r *http.Request, body []byte, signedHeaders []string, user User, region string, signedAt time.Time) (string, error) {
+func signature(r *http.Request, body []byte, signedHeaders []string, user User, service, region string, signedAt time.Time) (string, error) {
 	req, err := http.NewRequest(r.Method, "http://"+r.Host+r.URL.RequestURI(), bytes.NewReader(body))
 	if err != nil {
 		return "", err
@@ -115,7 +115,7 @@ func signature(r *http.Request, body []byte, signedHeaders []string, user User, 
 	}
 	sum := sha256.Sum256(body)
 	creds := aws.Credentials{AccessKeyID: user.AccessKeyID, SecretAccessKey: user.SecretAccessKey, SessionToken: r.Header.Get("X-Amz-Security-Token")}
-	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "sts", region, signedAt); err != nil {
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), service, region, signedAt); err != nil {
 		return "", err
 	}
 	_, sig, _ := strings.Cut(req.Header.Get("Authorization"), "Signature=")

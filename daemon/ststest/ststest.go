@@ -32,7 +32,10 @@ import (
 type User struct {
 	AccessKeyID     string
 	SecretAccessKey string
-	// MFASerial is the ARN of the user's MFA device.
+	// Account and Name make the user's ARN.
+	Account, Name string
+	// MFASerial is the ARN of the user's MFA device; empty for a user
+	// without one (see WithoutMFA).
 	MFASerial string
 	// Seed is the device's base32 TOTP secret.
 	Seed string
@@ -41,12 +44,27 @@ type User struct {
 // NewUser returns a user of account with fresh random keys and MFA seed.
 func NewUser(account, name string) User {
 	return User{
+		Account:         account,
+		Name:            name,
 		AccessKeyID:     "AKIA" + randomString(16, upperAlnum),
 		SecretAccessKey: randomString(40, secretAlphabet),
 		MFASerial:       "arn:aws:iam::" + account + ":mfa/" + name,
-		Seed:            base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(randomBytes(20)),
+		Seed:            base32NoPad(randomBytes(20)),
 	}
 }
+
+func base32NoPad(b []byte) string {
+	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)
+}
+
+// WithoutMFA returns u without an MFA device, as a new IAM user is.
+func (u User) WithoutMFA() User {
+	u.MFASerial, u.Seed = "", ""
+	return u
+}
+
+// ARN is the user's ARN.
+func (u User) ARN() string { return "arn:aws:iam::" + u.Account + ":user/" + u.Name }
 
 // Code returns the user's TOTP code at t, as an authenticator app shows it.
 func (u User) Code(t time.Time) string {
@@ -119,6 +137,7 @@ type Server struct {
 	mu    sync.Mutex
 	now   func() time.Time
 	users map[string]User // by access key ID
+	iam   iamState
 	roles map[string]Role // by ARN
 	used  map[string]bool // serial + "/" + code
 	fault Fault
@@ -134,7 +153,8 @@ type Server struct {
 
 // NewServer starts a fake STS that knows users.
 func NewServer(users ...User) *Server {
-	s := &Server{now: time.Now, users: map[string]User{}, roles: map[string]Role{}, used: map[string]bool{}, called: make(chan struct{})}
+	s := &Server{now: time.Now, users: map[string]User{}, roles: map[string]Role{}, used: map[string]bool{}, called: make(chan struct{}),
+		iam: iamState{devices: map[string]*mfaDevice{}, policies: map[string]string{}, boundaries: map[string]string{}, faults: map[string]*apiError{}}}
 	for _, u := range users {
 		s.users[u.AccessKeyID] = u
 	}
@@ -287,6 +307,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{405, "Sender", "InvalidAction", "Could not find operation for method " + r.Method})
 		return
 	}
+	if form.Get("Version") == iamVersion {
+		s.serveIAM(w, form, user, now)
+		return
+	}
 	if form.Get("Version") != "2011-06-15" {
 		writeError(w, &apiError{400, "Sender", "InvalidAction", "Could not find operation " + form.Get("Action") + " for version " + form.Get("Version")})
 		return
@@ -300,9 +324,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeXML(w, http.StatusOK, getCallerIdentityResponse{
 			XMLNS: xmlns,
 			Result: callerIdentity{
-				Arn:     strings.Replace(user.MFASerial, ":mfa/", ":user/", 1),
+				Arn:     user.ARN(),
 				UserID:  "AIDA" + user.AccessKeyID[4:],
-				Account: accountOf(user.MFASerial),
+				Account: user.Account,
 			},
 			RequestID: newRequestID(),
 		})
@@ -391,7 +415,7 @@ func (s *Server) assumeRole(w http.ResponseWriter, r *http.Request, form url.Val
 		}
 	}
 	s.mu.Unlock()
-	principal := strings.Replace(user.MFASerial, ":mfa/", ":user/", 1)
+	principal := user.ARN()
 	denied := &apiError{403, "Sender", "AccessDenied",
 		"User: " + principal + " is not authorized to perform: sts:AssumeRole on resource: " + arn}
 	switch {
@@ -508,14 +532,6 @@ type getCallerIdentityResponse struct {
 	XMLNS     string         `xml:"xmlns,attr"`
 	Result    callerIdentity `xml:"GetCallerIdentityResult"`
 	RequestID string         `xml:"ResponseMetadata>RequestId"`
-}
-
-func accountOf(arn string) string {
-	parts := strings.Split(arn, ":")
-	if len(parts) < 5 {
-		return ""
-	}
-	return parts[4]
 }
 
 // signingRegion reads the region from a SigV4 credential scope.

@@ -8,8 +8,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+	"github.com/pquerna/otp/totp"
 )
 
 func client(srv *Server, id, secretKey, token string) *sts.Client {
@@ -161,4 +163,58 @@ func TestAssumeRole(t *testing.T) {
 	}
 	_, err = assume(mfa, "arn:aws:iam::210987654321:role/unknown", "")
 	wantAPIError(t, err, "AccessDenied", denied+"arn:aws:iam::210987654321:role/unknown")
+}
+
+func TestIAMForInit(t *testing.T) {
+	u := NewUser("123456789012", "alice").WithoutMFA()
+	srv := NewServer(u)
+	defer srv.Close()
+	c := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider(u.AccessKeyID, u.SecretAccessKey, ""), Retryer: aws.NopRetryer{}})
+	ctx := context.Background()
+	list, err := c.ListMFADevices(ctx, &iam.ListMFADevicesInput{UserName: aws.String("alice")})
+	if err != nil || len(list.MFADevices) != 0 {
+		t.Fatalf("devices %v %v", list, err)
+	}
+	dev, err := c.CreateVirtualMFADevice(ctx, &iam.CreateVirtualMFADeviceInput{VirtualMFADeviceName: aws.String("alice")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serial, seed := *dev.VirtualMFADevice.SerialNumber, string(dev.VirtualMFADevice.Base32StringSeed)
+	if serial != "arn:aws:iam::123456789012:mfa/alice" || srv.DeviceSeed(serial) != seed {
+		t.Fatalf("device %s seed %q", serial, seed)
+	}
+	now := time.Now()
+	code := func(t0 time.Time) string { c, _ := totp.GenerateCode(seed, t0); return c }
+	_, err = c.EnableMFADevice(ctx, &iam.EnableMFADeviceInput{UserName: aws.String("alice"), SerialNumber: &serial,
+		AuthenticationCode1: aws.String(code(now)), AuthenticationCode2: aws.String(code(now))})
+	wantAPIError(t, err, "InvalidAuthenticationCode", "Authentication code for device is not valid.")
+	if _, err = c.EnableMFADevice(ctx, &iam.EnableMFADeviceInput{UserName: aws.String("alice"), SerialNumber: &serial,
+		AuthenticationCode1: aws.String(code(now)), AuthenticationCode2: aws.String(code(now.Add(30 * time.Second)))}); err != nil {
+		t.Fatal(err)
+	}
+	// The device now guards GetSessionToken.
+	if _, err := getSessionToken(client(srv, u.AccessKeyID, u.SecretAccessKey, ""), serial, code(now.Add(-30*time.Second))); err != nil {
+		t.Fatalf("session with the new device: %v", err)
+	}
+	pol, err := c.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("MfaRequired"), PolicyDocument: aws.String(`{"Version":"2012-10-17"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutUserPermissionsBoundary(ctx, &iam.PutUserPermissionsBoundaryInput{UserName: aws.String("alice"), PermissionsBoundary: pol.Policy.Arn}); err != nil {
+		t.Fatal(err)
+	}
+	user, err := c.GetUser(ctx, &iam.GetUserInput{UserName: aws.String("alice")})
+	if err != nil || user.User.PermissionsBoundary == nil || *user.User.PermissionsBoundary.PermissionsBoundaryArn != *pol.Policy.Arn {
+		t.Fatalf("user %+v %v", user, err)
+	}
+	ver, err := c.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: pol.Policy.Arn, VersionId: aws.String("v1")})
+	if err != nil || *ver.PolicyVersion.Document != "%7B%22Version%22%3A%222012-10-17%22%7D" {
+		t.Fatalf("version %v %v", ver, err)
+	}
+	_, err = c.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("MfaRequired"), PolicyDocument: aws.String(`{}`)})
+	wantAPIError(t, err, "EntityAlreadyExists", "A policy called MfaRequired already exists. Duplicate names are not allowed.")
+	if got := srv.Mutations(); len(got) != 4 {
+		t.Fatalf("mutations %q", got)
+	}
 }
