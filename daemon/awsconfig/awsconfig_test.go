@@ -156,3 +156,26 @@ web_identity_token_file = /tmp/token
 		t.Errorf("names %v %v", got, err)
 	}
 }
+
+func TestSetValue(t *testing.T) {
+	for _, tc := range []struct{ before, profile, after string }{
+		{"", "default", "[default]\nmfa_serial = X\n"},
+		{"# mine\n[default]\nregion = eu-west-1\n\n[profile b]\nregion=x\n", "default",
+			"# mine\n[default]\nmfa_serial = X\nregion = eu-west-1\n\n[profile b]\nregion=x\n"},
+		{"[default]\nmfa_serial = old\nregion = eu-west-1 ; keep\n", "default", "[default]\nmfa_serial = X\nregion = eu-west-1 ; keep\n"},
+		{"[default]\nregion = a", "work", "[default]\nregion = a\n\n[profile work]\nmfa_serial = X\n"},
+		{"[profile work]\n# comment\n[profile x]\nmfa_serial = keep\n", "work", "[profile work]\nmfa_serial = X\n# comment\n[profile x]\nmfa_serial = keep\n"},
+	} {
+		withConfig(t, tc.before)
+		if tc.before == "" {
+			os.Remove(os.Getenv("AWS_CONFIG_FILE"))
+		}
+		if err := SetValue(tc.profile, "mfa_serial", "X"); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := os.ReadFile(os.Getenv("AWS_CONFIG_FILE"))
+		if string(got) != tc.after {
+			t.Errorf("from %q:\ngot  %q\nwant %q", tc.before, got, tc.after)
+		}
+	}
+}

@@ -158,6 +158,10 @@ func (s *Server) serveIAM(w http.ResponseWriter, form url.Values, caller User, n
 				members = append(members, iamMember{d.user, d.serial, d.enabledAt.UTC().Format(time.RFC3339)})
 			}
 		}
+		if len(members) == 0 && caller.Name == userName && caller.MFASerial != "" {
+			// A user made with a device (NewUser) has it enabled.
+			members = append(members, iamMember{userName, caller.MFASerial, now.UTC().Format(time.RFC3339)})
+		}
 		s.iamReply(w, action, struct {
 			IsTruncated bool        `xml:"IsTruncated"`
 			Devices     []iamMember `xml:"MFADevices>member"`
@@ -244,6 +248,15 @@ func (s *Server) serveIAM(w http.ResponseWriter, form url.Values, caller User, n
 			VersionID string `xml:"PolicyVersion>VersionId"`
 			Default   bool   `xml:"PolicyVersion>IsDefaultVersion"`
 		}{url.QueryEscape(doc), "v1", true})
+	case "DeletePolicy":
+		arn := form.Get("PolicyArn")
+		if _, ok := st.policies[arn]; !ok {
+			writeError(w, noSuchEntity("Policy "+arn+" was not found."))
+			return
+		}
+		delete(st.policies, arn)
+		st.mutations = append(st.mutations, "DeletePolicy "+arn)
+		s.iamReply(w, action, nil)
 	case "PutUserPermissionsBoundary":
 		arn := form.Get("PermissionsBoundary")
 		if _, ok := st.policies[arn]; !ok {

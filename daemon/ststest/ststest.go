@@ -63,8 +63,13 @@ func (u User) WithoutMFA() User {
 	return u
 }
 
-// ARN is the user's ARN.
-func (u User) ARN() string { return "arn:aws:iam::" + u.Account + ":user/" + u.Name }
+// ARN is the user's ARN; a user without a name is the account's root.
+func (u User) ARN() string {
+	if u.Name == "" {
+		return "arn:aws:iam::" + u.Account + ":root"
+	}
+	return "arn:aws:iam::" + u.Account + ":user/" + u.Name
+}
 
 // Code returns the user's TOTP code at t, as an authenticator app shows it.
 func (u User) Code(t time.Time) string {
@@ -200,6 +205,23 @@ func (s *Server) WaitForCalls(ctx context.Context, n int) error {
 		count, called := len(s.calls), s.called
 		s.mu.Unlock()
 		if count >= n {
+			return nil
+		}
+		select {
+		case <-called:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// WaitFor waits until cond holds, checking after each request, or ctx ends.
+func (s *Server) WaitFor(ctx context.Context, cond func() bool) error {
+	for {
+		s.mu.Lock()
+		called := s.called
+		s.mu.Unlock()
+		if cond() {
 			return nil
 		}
 		select {
