@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+
+	"github.com/mfad/mfad/daemon/ststest"
 )
 
 // terminal is mfad running on a real pseudo-terminal, as a person runs it.
@@ -157,5 +159,47 @@ func TestTerminalFirstRun(t *testing.T) {
 	}
 	if len(w.sts.Issued()) != 1 {
 		t.Fatal("no session issued")
+	}
+}
+
+// TestTerminalInit walks through `mfad init` at a real terminal, as a new
+// user does: the key moved from the credentials file, the QR code shown,
+// two codes typed, the boundary confirmed, the daemon started, unlocked.
+func TestTerminalInit(t *testing.T) {
+	w := newInitWorld(t, ststest.NewUser("123456789012", "carol").WithoutMFA())
+	t.Cleanup(func() { w.stopDaemon(t) })
+	term := w.inTerminal(nil, "init")
+	answer := func(prompt, reply string) {
+		t.Helper()
+		term.expect(prompt)
+		term.typeLine(reply)
+	}
+	answer("into the keyring? [y/N]: ", "y")
+	answer("(AWS tools read that file before mfad)? [y/N]: ", "y")
+	answer("Create a virtual one for your authenticator app? [y/N]: ", "y")
+	term.expect("Scan this QR code with your authenticator app:")
+	answer("Also show the secret as text (for password managers)? [y/N]: ", "y")
+	serial := "arn:aws:iam::123456789012:mfa/carol"
+	seed := w.sts.DeviceSeed(serial)
+	term.expect("Secret (base32), for apps that cannot scan: " + seed)
+	now := time.Now()
+	answer("First code the app shows: ", code(seed, now))
+	answer("Next code (wait for it to change): ", code(seed, now.Add(30*time.Second)))
+	answer("make it carol's permissions boundary? [y/N]: ", "y")
+	answer("Start it now (for good: `mfad service install`)? [y/N]: ", "y")
+	answer("MFA code to unlock (wait for a new one): ", code(seed, now.Add(-30*time.Second)))
+	if status := term.wait(); status != 0 {
+		t.Fatalf("init: exit %d\n%s", status, term.output())
+	}
+	out := term.output()
+	// The QR code is drawn with half blocks, many rows of them.
+	if n := strings.Count(out, "▀") + strings.Count(out, "▄") + strings.Count(out, "█"); n < 100 {
+		t.Fatalf("no QR code drawn (%d block characters):\n%s", n, out)
+	}
+	if !strings.Contains(out, "Checked: STS answers the MFA session as arn:aws:iam::123456789012:user/carol") {
+		t.Fatalf("init did not finish:\n%s", out)
+	}
+	if strings.Contains(out, w.carol.SecretAccessKey) {
+		t.Fatal("the secret key was shown")
 	}
 }
