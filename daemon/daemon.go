@@ -144,10 +144,12 @@ func Run(ctx context.Context, cfg Config) error {
 		ConnContext:       withConnOwner,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      10 * time.Second,
-		IdleTimeout:       90 * time.Second,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
+		// No WriteTimeout: every answer is a few hundred bytes, which the
+		// socket buffer takes at once, and arming a write deadline costs
+		// about 5% of a request.
+		IdleTimeout:    90 * time.Second,
+		MaxHeaderBytes: 16 << 10,
+		ErrorLog:       slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
 	}
 	ipcServer := ipc.NewServer(ctl, cfg.Logger)
 

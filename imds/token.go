@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"hash"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -35,7 +36,15 @@ type tokenMinter struct {
 	// macs holds keyed HMACs to reuse: checking a token is on every
 	// request's path, and a new HMAC costs several allocations.
 	macs sync.Pool
+	// checked remembers tokens already found valid, with their expiry:
+	// an SDK sends the same token with every request for its lifetime, and
+	// a lookup costs a fraction of an HMAC. Forged tokens never get in, and
+	// the table is emptied when it grows past checkedMax.
+	checked      sync.Map // token string -> expiry, Unix seconds (int64)
+	checkedCount atomic.Int64
 }
+
+const checkedMax = 4096
 
 func newTokenMinter() *tokenMinter {
 	m := &tokenMinter{}
@@ -59,23 +68,39 @@ func (m *tokenMinter) issue(expires time.Time) string {
 
 // valid reports whether token was issued by m and has not expired at now.
 func (m *tokenMinter) valid(token string, now time.Time) bool {
+	if expires, ok := m.checked.Load(token); ok {
+		return now.Unix() < expires.(int64)
+	}
+	expires, ok := m.verify(token)
+	if !ok {
+		return false
+	}
+	if m.checkedCount.Add(1) > checkedMax {
+		m.checked.Clear()
+		m.checkedCount.Store(0)
+	}
+	m.checked.Store(token, expires)
+	return now.Unix() < expires
+}
+
+// verify checks token's MAC and returns the expiry it carries.
+func (m *tokenMinter) verify(token string) (int64, bool) {
 	const encodedLen = (tokenRawLen*8 + 5) / 6
 	if len(token) != encodedLen {
-		return false
+		return 0, false
 	}
 	var encoded [encodedLen]byte
 	copy(encoded[:], token)
 	var raw [tokenRawLen]byte
 	if n, err := tokenEncoding.Decode(raw[:], encoded[:]); err != nil || n != tokenRawLen {
-		return false
+		return 0, false
 	}
 	var want [tokenMACLen]byte
 	m.sign(raw[:tokenExpiryLen+tokenNonceLen], want[:])
 	if !hmac.Equal(want[:], raw[tokenExpiryLen+tokenNonceLen:]) {
-		return false
+		return 0, false
 	}
-	expires := int64(binary.BigEndian.Uint64(raw[:tokenExpiryLen]))
-	return now.Unix() < expires
+	return int64(binary.BigEndian.Uint64(raw[:tokenExpiryLen])), true
 }
 
 func (m *tokenMinter) sign(msg, out []byte) {

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -19,6 +20,7 @@ func newServeCmd() *cobra.Command {
 		listen, profile, logLevel string
 		allowV1, notifications    bool
 		setenv                    bool
+		cpuProfile                string
 		warnBefore                time.Duration
 	)
 	cmd := &cobra.Command{
@@ -71,6 +73,17 @@ with ` + "`eval \"$(mfad env)\"`" + `.`,
 					logger.Warn("could not set the session's environment", "error", err.Error())
 				}
 			}
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return daemon.Run(ctx, daemon.Config{
@@ -92,6 +105,8 @@ with ` + "`eval \"$(mfad env)\"`" + `.`,
 	cmd.Flags().BoolVar(&allowV1, "allow-imdsv1", false, "also answer IMDSv1 requests, which carry no session token")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	cmd.Flags().BoolVar(&notifications, "notify", true, "show desktop notifications (notify-send, osascript)")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile to `file` until the daemon stops (for benchmarking)")
+	_ = cmd.Flags().MarkHidden("cpuprofile")
 	cmd.Flags().BoolVar(&setenv, "setenv", false, "set AWS_EC2_METADATA_SERVICE_ENDPOINT for the GUI session (macOS: launchctl setenv; what the login agent runs)")
 	cmd.Flags().DurationVar(&warnBefore, "warn-before", 15*time.Minute, "warn this long before a session ends (0 to never warn)")
 	return cmd
