@@ -32,6 +32,7 @@ type report struct {
 	status        []time.Duration // `mfad status` wall time
 	unlock        []time.Duration // `mfad unlock --code` wall time
 	idleRSS       int64           // kB, after unlock
+	idleAnon      int64           // kB, of which private (not the binary's shared pages)
 	peakRSS       int64           // kB, high-water mark after the load
 	cliMfad       []time.Duration // aws configure export-credentials through mfad
 	cliEnv        []time.Duration // the same with credentials in the environment
@@ -214,6 +215,7 @@ func measure(ctx context.Context, c config) (*report, error) {
 		rep.status = append(rep.status, took)
 	}
 	rep.idleRSS = rss(d.cmd.Process.Pid, "VmRSS")
+	rep.idleAnon = rss(d.cmd.Process.Pid, "RssAnon")
 
 	client := &http.Client{Timeout: 5 * time.Second}
 	req, _ := http.NewRequest(http.MethodPut, d.base+"/latest/api/token", nil)

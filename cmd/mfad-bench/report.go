@@ -70,8 +70,8 @@ func (r *report) markdown() string {
 		med := median(m.ds)
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", m.name, ms(med), ms(m.ds[0]), ms(m.ds[len(m.ds)-1]))
 	}
-	fmt.Fprintf(&b, "| daemon RSS, idle after unlock | %.1f MB | | |\n| daemon peak RSS (high-water mark) after the load | %.1f MB | | |\n",
-		float64(r.idleRSS)/1024, float64(r.peakRSS)/1024)
+	fmt.Fprintf(&b, "| daemon RSS, idle after unlock | %.1f MB | | |\n| of which private memory (RssAnon; the rest is the binary's shared, clean pages) | %.1f MB | | |\n| daemon peak RSS (high-water mark) after the load | %.1f MB | | |\n",
+		float64(r.idleRSS)/1024, float64(r.idleAnon)/1024, float64(r.peakRSS)/1024)
 	if r.cliSkipped != "" {
 		fmt.Fprintf(&b, "\nClient view skipped: %s.\n", r.cliSkipped)
 	}
