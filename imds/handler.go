@@ -1,5 +1,6 @@
 // Package imds serves AWS credentials on an HTTP API that the AWS SDKs and
-// the AWS CLI take for the EC2 instance metadata service, version 2.
+// the AWS CLI take for the EC2 instance metadata service, version 2, and,
+// optionally, on the ECS container-credentials API (container.go).
 //
 // It implements the part of IMDS that credential providers use: session
 // tokens (PUT /latest/api/token), the role list and credential documents

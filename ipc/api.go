@@ -1,7 +1,7 @@
 // Package ipc is the private control channel between the mfad command and
-// its daemon: HTTP with JSON bodies over a Unix socket that only the user can
-// reach. This file holds what both sides share: the wire types, the paths and
-// where the socket lives.
+// its daemon: HTTP with JSON bodies over a Unix socket (a named pipe on
+// Windows) that only the user can reach. This file holds what both sides
+// share: the wire types, the paths and where the socket lives.
 package ipc
 
 import (
