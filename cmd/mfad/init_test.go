@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -50,6 +51,18 @@ func code(seed string, at time.Time) string {
 	return c
 }
 
+// unusedCode is a code STS accepts now (the previous, current or next
+// step's) other than the ones given, which enabling the device used.
+func unusedCode(seed string, used ...string) string {
+	for _, step := range []time.Duration{-30 * time.Second, 0, 30 * time.Second} {
+		c := code(seed, time.Now().Add(step))
+		if !slices.Contains(used, c) {
+			return c
+		}
+	}
+	panic("no unused code")
+}
+
 // stopDaemon ends a daemon that init started in the background.
 func (w *world) stopDaemon(t *testing.T) {
 	t.Helper()
@@ -80,7 +93,12 @@ func TestInitFromScratch(t *testing.T) {
 		t.Fatalf("no device created: %v\n%s%s", err, &out, &errOut)
 	}
 	seed, now := w.sts.DeviceSeed(serial), time.Now()
-	io.WriteString(stdin, code(seed, now)+"\n"+code(seed, now.Add(30*time.Second))+"\n"+code(seed, now.Add(-30*time.Second))+"\n")
+	c1, c2 := code(seed, now), code(seed, now.Add(30*time.Second))
+	io.WriteString(stdin, c1+"\n"+c2+"\n")
+	if err := w.sts.WaitFor(ctx, func() bool { return len(w.sts.Mutations()) >= 2 }); err != nil {
+		t.Fatalf("device not enabled: %v\n%s%s", err, &out, &errOut)
+	}
+	io.WriteString(stdin, unusedCode(seed, c1, c2)+"\n")
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("mfad init --yes: %v\n%s%s", err, &out, &errOut)
 	}

@@ -183,11 +183,13 @@ func TestTerminalInit(t *testing.T) {
 	seed := w.sts.DeviceSeed(serial)
 	term.expect("Secret (base32), for apps that cannot scan: " + seed)
 	now := time.Now()
-	answer("First code the app shows: ", code(seed, now))
-	answer("Next code (wait for it to change): ", code(seed, now.Add(30*time.Second)))
+	c1, c2 := code(seed, now), code(seed, now.Add(30*time.Second))
+	answer("First code the app shows: ", c1)
+	answer("Next code (wait for it to change): ", c2)
 	answer("make it carol's permissions boundary? [y/N]: ", "y")
 	answer("Start it now (for good: `mfad service install`)? [y/N]: ", "y")
-	answer("MFA code to unlock (wait for a new one): ", code(seed, now.Add(-30*time.Second)))
+	term.expect("MFA code to unlock (wait for a new one): ")
+	term.typeLine(unusedCode(seed, c1, c2))
 	if status := term.wait(); status != 0 {
 		t.Fatalf("init: exit %d\n%s", status, term.output())
 	}
