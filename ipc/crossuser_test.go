@@ -8,11 +8,11 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
+
+	"github.com/mfad/mfad/ipc/ipctest"
 )
 
 const helperSocketEnv = "MFAD_TEST_IPC_CLIENT"
@@ -37,22 +37,11 @@ func TestHelperRawClient(t *testing.T) {
 	fmt.Println("status:", resp.StatusCode)
 }
 
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Getuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("cross-user tests need root, and CI runs as root")
-	}
-	t.Skip("cross-user tests need root to act as another user; CI runs them")
-}
-
 // TestServerRefusesOtherUser opens the socket to everyone, as a careless
 // set-up might, and checks that the server's own peer check still refuses
 // another user.
 func TestServerRefusesOtherUser(t *testing.T) {
-	requireRoot(t)
+	ipctest.RequireRoot(t)
 	dir, err := os.MkdirTemp("", "mfad-ipc-crossuser-")
 	if err != nil {
 		t.Fatal(err)
@@ -68,16 +57,8 @@ func TestServerRefusesOtherUser(t *testing.T) {
 	if err := os.Chmod(path, 0o666); err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(dir, "helper")
-	data, _ := os.ReadFile(os.Args[0])
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-test.run=^TestHelperRawClient$")
-	cmd.Env = []string{helperSocketEnv + "=" + path}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	out, _ := cmd.CombinedOutput()
-	if !strings.Contains(string(out), "status: 403") {
+	out := ipctest.RunAs(ipctest.OtherUID, ipctest.HelperBinary(t), []string{helperSocketEnv + "=" + path}, "-test.run=^TestHelperRawClient$")
+	if !strings.Contains(out, "status: 403") {
 		t.Fatalf("another user got through:\n%s", out)
 	}
 }
@@ -85,7 +66,7 @@ func TestServerRefusesOtherUser(t *testing.T) {
 // TestClientRefusesOtherUsersSocket: a socket planted by another user must
 // never receive a code.
 func TestClientRefusesOtherUsersSocket(t *testing.T) {
-	requireRoot(t)
+	ipctest.RequireRoot(t)
 	b := &fakeBackend{}
 	path := startServer(t, b)
 	if err := os.Lchown(path, 65534, 65534); err != nil {

@@ -7,16 +7,13 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
-)
 
-// otherUID is the user the cross-user tests act as: nobody.
-const otherUID = 65534
+	"github.com/mfad/mfad/ipc/ipctest"
+)
 
 // helperEnv makes a copy of this test binary act as a plain HTTP client.
 const helperEnv = "MFAD_TEST_HTTP_CLIENT"
@@ -53,53 +50,8 @@ func TestHelperHTTPClient(t *testing.T) {
 	}
 }
 
-// requireRoot fails in CI, which runs as root, and skips elsewhere: only
-// root can start a process as another user.
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Getuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("cross-user tests need root, and CI runs as root")
-	}
-	t.Skip("cross-user tests need root to act as another user; CI runs them")
-}
-
-// helperBinary returns a copy of this test binary that any user can run.
-func helperBinary(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "mfad-crossuser-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "client")
-	data, err := os.ReadFile(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return bin
-}
-
-// runAs runs bin as uid and returns what it printed.
-func runAs(t *testing.T, uid uint32, bin string, env []string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append([]string{"HOME=/", "PATH=/usr/bin:/bin"}, env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}
-	out, _ := cmd.CombinedOutput()
-	return string(out)
-}
-
 func TestOtherUserRefused(t *testing.T) {
-	requireRoot(t)
+	ipctest.RequireRoot(t)
 	w := newWorld(t)
 	w.addKeys()
 	d := w.serve()
@@ -107,13 +59,13 @@ func TestOtherUserRefused(t *testing.T) {
 	secretKey := w.sts.Issued()[0].SecretAccessKey
 
 	// The same user gets credentials.
-	client := helperBinary(t)
-	out := runAs(t, uint32(os.Getuid()), client, []string{helperEnv + "=" + d.endpoint}, "-test.run=^TestHelperHTTPClient$")
+	client := ipctest.HelperBinary(t)
+	out := ipctest.RunAs(uint32(os.Getuid()), client, []string{helperEnv + "=" + d.endpoint}, "-test.run=^TestHelperHTTPClient$")
 	if !strings.Contains(out, "token: 200") || !strings.Contains(out, "credentials: 200") || !strings.Contains(out, secretKey) {
 		t.Fatalf("same user:\n%s", out)
 	}
 	// Another user is refused at every step, and sees no secret.
-	out = runAs(t, otherUID, client, []string{helperEnv + "=" + d.endpoint}, "-test.run=^TestHelperHTTPClient$")
+	out = ipctest.RunAs(ipctest.OtherUID, client, []string{helperEnv + "=" + d.endpoint}, "-test.run=^TestHelperHTTPClient$")
 	if !strings.Contains(out, "token: 403") || !strings.Contains(out, "credentials: 403") || strings.Contains(out, secretKey) {
 		t.Fatalf("other user:\n%s", out)
 	}
@@ -124,7 +76,7 @@ func TestOtherUserRefused(t *testing.T) {
 
 	// Nor can it reach the control socket.
 	socket := filepath.Join(w.home, "run", "mfad", "mfad.sock")
-	out = runAs(t, otherUID, mfadBin, []string{"MFAD_SOCKET=" + socket}, "status")
+	out = ipctest.RunAs(ipctest.OtherUID, mfadBin, []string{"MFAD_SOCKET=" + socket}, "status")
 	if !strings.Contains(out, "mfad: ") || !strings.Contains(out, "permission denied") {
 		t.Fatalf("other user on the control socket:\n%s", out)
 	}
