@@ -25,6 +25,7 @@ import (
 	"github.com/mfad/mfad/daemon/awsconfig"
 	"github.com/mfad/mfad/daemon/awssts"
 	"github.com/mfad/mfad/daemon/notify"
+	"github.com/mfad/mfad/daemon/privatefile"
 	"github.com/mfad/mfad/daemon/secret"
 	"github.com/mfad/mfad/daemon/session"
 	"github.com/mfad/mfad/imds"
@@ -131,7 +132,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	tokenFile := filepath.Join(stateDir, "container-token")
-	if err := writePrivateFile(tokenFile, containerToken); err != nil {
+	if err := privatefile.Write(tokenFile, []byte(containerToken)); err != nil {
 		return fmt.Errorf("failed to write the container endpoint's token: %w", err)
 	}
 	defer os.Remove(tokenFile)
@@ -208,28 +209,6 @@ func randomToken() string {
 		panic("mfad: no randomness: " + err.Error())
 	}
 	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// writePrivateFile replaces path with a file only the user can read,
-// written in full before it takes the name.
-func writePrivateFile(path, content string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.WriteString(content); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 var iamRoleName = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)

@@ -32,6 +32,9 @@ import (
 var mfadBin string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(callerIdentityEnv) != "" {
+		callerIdentityMain()
+	}
 	if os.Getenv(helperEnv) != "" {
 		// A copy of this binary acting as a client for a cross-user test.
 		os.Exit(m.Run())

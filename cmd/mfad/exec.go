@@ -4,33 +4,46 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mfad/mfad/daemon/awsconfig"
+	"github.com/mfad/mfad/daemon/privatefile"
 	"github.com/mfad/mfad/ipc"
 )
 
-// conflictingVars would take precedence over mfad's credentials in every
-// SDK's chain, or pick another profile: a command run by exec has none.
+// conflictingVars pick credentials, or a profile, ahead of what mfad hands
+// a command in every SDK's chain: environment keys, web identity, the
+// profile and the files it is read from, the container and metadata
+// endpoints. A command run by exec has none of them; exec sets its own.
 var conflictingVars = []string{
-	"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+	"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_CREDENTIAL_EXPIRATION",
+	"AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_SESSION_NAME",
 	"AWS_PROFILE", "AWS_DEFAULT_PROFILE",
+	"AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CREDENTIAL_FILE",
 	"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
 	"AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-	"AWS_EC2_METADATA_SERVICE_ENDPOINT",
+	"AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_EC2_METADATA_DISABLED",
 }
+
+// secretVars are mfad's own secrets, which no command it runs gets.
+var secretVars = []string{"MFAD_FILE_PASSPHRASE"}
 
 func newExecCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "exec PROFILE [-- COMMAND [ARGS...]]",
 		Short: "Run a command with a profile's credentials",
-		Long: `Run COMMAND with the variables that give it PROFILE's credentials from the
-daemon, as ` + "`mfad env --profile PROFILE`" + ` prints them, and the profile's
-region. Variables that would override them (AWS_ACCESS_KEY_ID, AWS_PROFILE,
-...) are removed. Without a command, starts $SHELL with MFAD_PROFILE set,
-for a prompt to show. The command's exit status is mfad's; signals reach it
+		Long: `Run COMMAND as PROFILE: with the variables that give it PROFILE's
+credentials from the daemon, as ` + "`mfad env --profile PROFILE`" + ` prints them,
+and the profile's region. Nothing that every SDK would use first reaches
+it: variables with keys, web identity or another profile are removed; the
+credentials file is hidden (AWS_SHARED_CREDENTIALS_FILE=` + os.DevNull + `); and the
+config file it reads is a copy of yours whose default profile is PROFILE's
+settings without credentials, so keys, credential_process, SSO or a role
+in your default profile cannot take over. Without a command, starts $SHELL
+with MFAD_PROFILE set, for a prompt to show. The command's exit status is mfad's; signals reach it
 directly, as mfad becomes the command.`,
 		Example: `  mfad exec prod -- aws s3 ls
   mfad exec prod                  # a shell for prod; exit to leave`,
@@ -57,7 +70,12 @@ directly, as mfad becomes the command.`,
 			if err != nil {
 				return err
 			}
-			env := withoutVars(os.Environ(), conflictingVars...)
+			config, err := isolatedConfigFile(st, profile)
+			if err != nil {
+				return err
+			}
+			env := withoutVars(os.Environ(), append(conflictingVars, secretVars...)...)
+			env = append(env, "AWS_CONFIG_FILE="+config, "AWS_SHARED_CREDENTIALS_FILE="+os.DevNull)
 			for _, v := range vars {
 				env = append(env, v[0]+"="+v[1])
 			}
@@ -81,6 +99,26 @@ directly, as mfad becomes the command.`,
 		},
 	}
 	return cmd
+}
+
+// isolatedConfigFile writes the config file a command run as profile reads
+// (awsconfig.IsolatedConfig) next to the daemon's socket, in a directory
+// only the user can enter, and returns its path. One per profile: a later
+// exec of the same profile rewrites it whole.
+func isolatedConfigFile(st *ipc.Status, profile string) (string, error) {
+	data, err := awsconfig.IsolatedConfig(profile)
+	if err != nil {
+		return "", err
+	}
+	dir, err := ipc.StateDir(ipc.DefaultSocketPath())
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "exec-"+profile+".config")
+	if err := privatefile.Write(path, data); err != nil {
+		return "", fmt.Errorf("failed to write the config file for the command: %w", err)
+	}
+	return path, nil
 }
 
 // withoutVars returns env without the named variables.

@@ -123,6 +123,9 @@ type Credentials struct {
 	Role string
 	// Caller is the access key ID that asked for them.
 	Caller string
+	// ARN is the principal GetCallerIdentity names for them: the IAM
+	// user's ARN for GetSessionToken, the assumed-role ARN for AssumeRole.
+	ARN string
 }
 
 // Call records one request that reached the fake STS.
@@ -132,6 +135,10 @@ type Call struct {
 	TokenCode   string
 	// Region is the region the request was signed for.
 	Region string
+	// ARN is the principal that made the call, as GetCallerIdentity
+	// names it; MFA says its credentials came from an MFA session.
+	ARN string
+	MFA bool
 }
 
 // Server is a running fake STS. Set AWS_ENDPOINT_URL_STS to its URL.
@@ -290,6 +297,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	call.AccessKeyID = user.AccessKeyID
 	call.Region = signingRegion(r)
 	s.mu.Lock()
+	call.ARN, call.MFA = s.principal(user)
 	s.calls = append(s.calls, call)
 	close(s.called)
 	s.called = make(chan struct{})
@@ -343,10 +351,13 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	case "AssumeRole":
 		s.assumeRole(w, r, form, user, now)
 	case "GetCallerIdentity":
+		s.mu.Lock()
+		principal, _ := s.principal(user)
+		s.mu.Unlock()
 		writeXML(w, http.StatusOK, getCallerIdentityResponse{
 			XMLNS: xmlns,
 			Result: callerIdentity{
-				Arn:     user.ARN(),
+				Arn:     principal,
 				UserID:  "AIDA" + user.AccessKeyID[4:],
 				Account: user.Account,
 			},
@@ -412,6 +423,7 @@ func (s *Server) getSessionToken(w http.ResponseWriter, r *http.Request, form ur
 		Expiration:      now.Add(duration).UTC().Truncate(time.Second),
 		User:            user.AccessKeyID,
 		MFA:             serial != "",
+		ARN:             user.ARN(),
 	}
 	s.mu.Lock()
 	s.sess = append(s.sess, creds)
@@ -468,6 +480,8 @@ func (s *Server) assumeRole(w http.ResponseWriter, r *http.Request, form url.Val
 		duration = s.lifetime
 	}
 	mfa := caller != nil && caller.MFA
+	sessionName := form.Get("RoleSessionName")
+	assumed := strings.Replace(strings.Replace(arn, ":iam::", ":sts::", 1), ":role/", ":assumed-role/", 1) + "/" + sessionName
 	creds := Credentials{
 		AccessKeyID:     "ASIA" + randomString(16, upperAlnum),
 		SecretAccessKey: randomString(40, secretAlphabet),
@@ -477,22 +491,37 @@ func (s *Server) assumeRole(w http.ResponseWriter, r *http.Request, form url.Val
 		MFA:             mfa,
 		Role:            arn,
 		Caller:          user.AccessKeyID,
+		ARN:             assumed,
 	}
 	s.sess = append(s.sess, creds)
 	s.mu.Unlock()
-	sessionName := form.Get("RoleSessionName")
 	writeXML(w, http.StatusOK, assumeRoleResponse{
 		XMLNS: xmlns,
 		Result: assumeRoleResult{
 			Credentials: xmlCredentials{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey,
 				SessionToken: creds.SessionToken, Expiration: creds.Expiration.Format(time.RFC3339)},
 			AssumedRoleUser: assumedRoleUser{
-				Arn:           strings.Replace(strings.Replace(arn, ":iam::", ":sts::", 1), ":role/", ":assumed-role/", 1) + "/" + sessionName,
+				Arn:           assumed,
 				AssumedRoleID: "AROA" + randomString(17, upperAlnum) + ":" + sessionName,
 			},
 		},
 		RequestID: newRequestID(),
 	})
+}
+
+// principal returns the ARN GetCallerIdentity names for a caller, and
+// whether its credentials came from an MFA session: a role session's
+// assumed-role ARN, or the IAM user's. Called with s.mu held.
+func (s *Server) principal(caller User) (string, bool) {
+	for _, c := range s.sess {
+		if c.AccessKeyID == caller.AccessKeyID {
+			return c.ARN, c.MFA
+		}
+	}
+	if caller.AccessKeyID == "" {
+		return "", false
+	}
+	return caller.ARN(), false
 }
 
 // ownerOf returns the IAM user's key behind an access key ID, following

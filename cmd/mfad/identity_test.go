@@ -1,0 +1,219 @@
+//go:build unix
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/mfad/mfad/daemon/ststest"
+)
+
+// callerIdentityEnv makes a copy of this test binary act as a Go program
+// that calls sts:GetCallerIdentity with the SDK's default chain and prints
+// the ARN STS names (or "error: ...").
+const callerIdentityEnv = "MFAD_TEST_CALLER_IDENTITY"
+
+// callerIdentityMain is that program.
+func callerIdentityMain() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err == nil {
+		var out *sts.GetCallerIdentityOutput
+		if out, err = sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err == nil {
+			fmt.Println(*out.Arn)
+			os.Exit(0)
+		}
+	}
+	fmt.Println("error: " + strings.ReplaceAll(err.Error(), "\n", " "))
+	os.Exit(1)
+}
+
+// identityClient is a real AWS client that asks STS who it is, through its
+// default credential chain, and prints the ARN.
+type identityClient struct {
+	name string
+	argv func(t *testing.T) []string
+}
+
+func identityClients() []identityClient {
+	return []identityClient{
+		{"aws-sdk-go-v2", func(*testing.T) []string {
+			return []string{"env", callerIdentityEnv + "=1", os.Args[0]}
+		}},
+		{"botocore (pip)", func(t *testing.T) []string {
+			return []string{pipPython(t), "-c", "import boto3; print(boto3.client('sts').get_caller_identity()['Arn'])"}
+		}},
+		// AWS CLI v2 2.9 predates AWS_ENDPOINT_URL_STS.
+		{"AWS CLI v2 (Debian)", func(*testing.T) []string {
+			return []string{"sh", "-c", `exec ` + debianAWSCLI + ` --endpoint-url "$AWS_ENDPOINT_URL_STS" sts get-caller-identity --query Arn --output text`}
+		}},
+	}
+}
+
+// whoAmI runs argv (prefixed by prefix, such as `mfad exec prod --`) in env
+// and returns the last line it printed: an ARN, or why there is none.
+func whoAmI(t *testing.T, env []string, argv ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = env
+	out, _ := cmd.CombinedOutput()
+	return lastLine(string(out))
+}
+
+// identityWorld is a user with an IAM user's key in mfad (profile default,
+// served and unlocked) and a role profile prod built on it.
+type identityWorld struct {
+	*world
+	prodARN string // what STS calls prod's role sessions, less the session name
+}
+
+const identityConfig = `[profile prod]
+role_arn = arn:aws:iam::222222222222:role/admin
+source_profile = default
+region = us-east-2
+`
+
+func newIdentityWorld(t *testing.T) *identityWorld {
+	w := newWorld(t)
+	w.sts.AddRole(ststest.Role{ARN: "arn:aws:iam::222222222222:role/admin", RequireMFA: true})
+	writeFile(t, filepath.Join(w.home, "aws-config"), w.defaultSection("")+"\n"+identityConfig)
+	w.addKeys()
+	w.serve()
+	w.mustMfad("unlock", "--code", w.freshCode())
+	return &identityWorld{world: w, prodARN: "arn:aws:sts::222222222222:assumed-role/admin/"}
+}
+
+// defaultSection is the config file's default profile, the IAM user's,
+// with extra lines.
+func (w *world) defaultSection(extra string) string {
+	return "[default]\nregion = eu-west-1\nmfa_serial = " + w.user.MFASerial + "\n" + extra
+}
+
+// shellEnv is a user's shell: the world's variables but the AWS files,
+// which the case sets.
+func (w *world) shellEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range w.env {
+		if !strings.HasPrefix(kv, "AWS_CONFIG_FILE=") && !strings.HasPrefix(kv, "AWS_SHARED_CREDENTIALS_FILE=") &&
+			!strings.HasPrefix(kv, "MFAD_FILE_PASSPHRASE=") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
+}
+
+// shadowingSource is something in a user's shell or files that every SDK
+// uses before the credentials mfad hands a command.
+type shadowingSource struct {
+	name string
+	// env is added to the shell; the config file is the daemon's with
+	// defaultExtra in its default profile and then extra; credentials is
+	// ~/.aws/credentials.
+	env                       []string
+	defaultExtra, extra, cred string
+}
+
+func shadowingSources(w *world) []shadowingSource {
+	u := w.user
+	keys := "aws_access_key_id = " + u.AccessKeyID + "\naws_secret_access_key = " + u.SecretAccessKey + "\n"
+	process := filepath.Join(w.home, "print-keys")
+	writeFile(w.t, process, fmt.Sprintf("#!/bin/sh\nprintf '%%s' '{\"Version\": 1, \"AccessKeyId\": \"%s\", \"SecretAccessKey\": \"%s\"}'\n", u.AccessKeyID, u.SecretAccessKey))
+	if err := os.Chmod(process, 0o700); err != nil {
+		w.t.Fatal(err)
+	}
+	webToken := filepath.Join(w.home, "web-token")
+	writeFile(w.t, webToken, "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjaSJ9.c2ln")
+	otherCreds := filepath.Join(w.home, "other-credentials")
+	writeFile(w.t, otherCreds, "[default]\n"+keys)
+	return []shadowingSource{
+		{name: "keys in the environment", env: []string{"AWS_ACCESS_KEY_ID=" + u.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + u.SecretAccessKey}},
+		{name: "web identity in the environment", env: []string{"AWS_ROLE_ARN=arn:aws:iam::444455556666:role/ci", "AWS_WEB_IDENTITY_TOKEN_FILE=" + webToken}},
+		{name: "keys in ~/.aws/credentials", cred: "[default]\n" + keys},
+		{name: "AWS_SHARED_CREDENTIALS_FILE with keys", env: []string{"AWS_SHARED_CREDENTIALS_FILE=" + otherCreds}},
+		{name: "keys in the config file", defaultExtra: keys},
+		{name: "credential_process", defaultExtra: "credential_process = " + process + "\n"},
+		{name: "SSO", defaultExtra: "sso_session = corp\nsso_account_id = 123456789012\nsso_role_name = dev\n",
+			extra: "[sso-session corp]\nsso_start_url = https://corp.awsapps.example/start\nsso_region = us-east-1\n"},
+		{name: "AWS_PROFILE naming a profile with keys", env: []string{"AWS_PROFILE=other"}, extra: "[profile other]\nregion = eu-west-1\n", cred: "[other]\n" + keys},
+	}
+}
+
+// setUp writes the case's files and returns the shell's environment.
+func (s shadowingSource) setUp(w *world) []string {
+	config := filepath.Join(w.home, "shell-config")
+	writeFile(w.t, config, w.defaultSection(s.defaultExtra)+"\n"+identityConfig+"\n"+s.extra)
+	dotAWS := filepath.Join(w.home, ".aws")
+	if err := os.MkdirAll(dotAWS, 0o700); err != nil {
+		w.t.Fatal(err)
+	}
+	os.Remove(filepath.Join(dotAWS, "credentials"))
+	if s.cred != "" {
+		writeFile(w.t, filepath.Join(dotAWS, "credentials"), s.cred)
+	}
+	return w.shellEnv(append([]string{"AWS_CONFIG_FILE=" + config}, s.env...)...)
+}
+
+// TestExecRunsAsTheProfile: whatever in the shell or the files would win
+// over mfad in an SDK's chain, `mfad exec prod -- CMD` runs CMD as prod.
+// Each case is first shown to shadow mfad (the same client, pointed at
+// prod by `mfad env --profile prod` alone, is not prod), then exec is
+// shown to overcome it, by the ARN STS names.
+func TestExecRunsAsTheProfile(t *testing.T) {
+	w := newIdentityWorld(t)
+	prodVars := exportsOf(t, w.mustMfad("env", "--profile", "prod"))
+	for _, source := range shadowingSources(w.world) {
+		env := source.setUp(w.world)
+		for _, c := range identityClients() {
+			argv := c.argv(t)
+			shadowed := whoAmI(t, append(append([]string{}, env...), prodVars...), argv...)
+			if strings.HasPrefix(shadowed, w.prodARN) {
+				t.Errorf("%s, %s: without exec the client is prod already (%s): the case shadows nothing", source.name, c.name, shadowed)
+			}
+			got := whoAmI(t, env, append([]string{mfadBin, "exec", "prod", "--"}, argv...)...)
+			if !strings.HasPrefix(got, w.prodARN) {
+				t.Errorf("%s, %s: mfad exec prod ran as %q, want %s…", source.name, c.name, got, w.prodARN)
+			}
+		}
+	}
+}
+
+// exportsOf returns what `mfad env` exports as NAME=value.
+func exportsOf(t *testing.T, out string) []string {
+	var env []string
+	for k, v := range parseExports(t, out) {
+		env = append(env, k+"="+v)
+	}
+	return env
+}
+
+// TestExecKeepsProfileSettings: the command reads the profile's own
+// settings (region, output) from the copy exec writes, nested ones intact,
+// and an explicit --profile inside still means that profile.
+func TestExecKeepsProfileSettings(t *testing.T) {
+	w := newIdentityWorld(t)
+	config := filepath.Join(w.home, "shell-config")
+	writeFile(t, config, w.defaultSection("output = table\n")+"\n"+identityConfig+"output = text\ns3 =\n  max_concurrent_requests = 3\n\n[profile other]\nregion = ap-south-1\n")
+	env := w.shellEnv("AWS_CONFIG_FILE="+config, "MFAD_FILE_PASSPHRASE=leak")
+	out, err := runClient(t, env, mfadBin, "exec", "prod", "--", "sh", "-c",
+		`echo "passphrase=${MFAD_FILE_PASSPHRASE:-none}"; `+debianAWSCLI+` configure get output; `+debianAWSCLI+` configure get s3.max_concurrent_requests; `+
+			debianAWSCLI+` configure get region --profile other; cat "$AWS_SHARED_CREDENTIALS_FILE" | wc -c`)
+	if err != nil {
+		t.Fatalf("exec: %v\n%s", err, out)
+	}
+	if want := "passphrase=none\ntext\n3\nap-south-1\n0\n"; strings.ReplaceAll(out, " ", "") != want {
+		t.Fatalf("inside exec:\n%s\nwant:\n%s", out, want)
+	}
+}
