@@ -24,11 +24,15 @@ f = c.get_frozen_credentials()
 print("key=" + f.access_key)
 print("method=" + c.method)`
 
-// parseExports reads `export NAME='value'` lines as `mfad env` prints them.
+// parseExports reads `export NAME='value'` lines as `mfad env` prints them,
+// passing over its `unset` line.
 func parseExports(t *testing.T, out string) map[string]string {
 	t.Helper()
 	vars := map[string]string{}
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if strings.HasPrefix(line, "unset ") {
+			continue
+		}
 		name, value, ok := strings.Cut(strings.TrimPrefix(line, "export "), "=")
 		if !ok || !strings.HasPrefix(line, "export ") {
 			t.Fatalf("not an export: %q", line)

@@ -217,3 +217,77 @@ func TestExecKeepsProfileSettings(t *testing.T) {
 		t.Fatalf("inside exec:\n%s\nwant:\n%s", out, want)
 	}
 }
+
+// lastCaller returns what the fake STS knows of the last GetCallerIdentity
+// call: who made it, and whether with MFA session credentials.
+func (w *world) lastCaller() (arn string, mfa bool) {
+	calls := w.sts.Calls()
+	for i := len(calls) - 1; i >= 0; i-- {
+		if calls[i].Action == "GetCallerIdentity" {
+			return calls[i].ARN, calls[i].MFA
+		}
+	}
+	return "", false
+}
+
+// TestEnvSwitches: in bash, zsh and fish, evaluating `mfad env` after
+// `mfad env --profile prod`, or any other pair, leaves exactly one route
+// set, and a real client then is who the last one said.
+func TestEnvSwitches(t *testing.T) {
+	w := newIdentityWorld(t)
+	py := pipPython(t)
+	userARN := "arn:aws:iam::123456789012:user/alice"
+	imdsOnly := "AWS_EC2_METADATA_SERVICE_ENDPOINT"
+	container := "AWS_CONTAINER_AUTHORIZATION_TOKEN AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE AWS_CONTAINER_CREDENTIALS_FULL_URI"
+	sequences := []struct {
+		args      []string
+		vars, arn string
+	}{
+		{[]string{"env", "env --profile prod"}, container, w.prodARN},
+		{[]string{"env --profile prod", "env"}, imdsOnly, userARN},
+		{[]string{"env --container", "env"}, imdsOnly, userARN},
+		{[]string{"env", "env --container"}, container, userARN},
+		{[]string{"env --profile prod", "env --container", "env --profile prod"}, container, w.prodARN},
+	}
+	shells := []struct {
+		name, path string
+		argv       []string
+		eval       string // evaluates the output of "$MFAD" ARGS
+	}{
+		{"bash", "/bin/bash", []string{"bash", "--norc", "--noprofile", "-c"}, `eval "$("$MFAD" %s)"`},
+		{"zsh", "/usr/bin/zsh", []string{"zsh", "-f", "-c"}, `eval "$("$MFAD" %s)"`},
+		{"fish", "/usr/bin/fish", []string{"fish", "--no-config", "-c"}, `"$MFAD" %s | source`},
+	}
+	report := `env | grep -E '^AWS_(EC2_METADATA_SERVICE_ENDPOINT|CONTAINER_)' | cut -d= -f1 | sort | tr '\n' ' '; echo; "$PY" -c "$SCRIPT"`
+	for _, sh := range shells {
+		if _, err := exec.LookPath(sh.argv[0]); err != nil {
+			t.Fatalf("%s is not installed (.ci/install-deps installs it): %v", sh.name, err)
+		}
+		for _, seq := range sequences {
+			var script []string
+			for _, a := range seq.args {
+				script = append(script, fmt.Sprintf(sh.eval, a))
+			}
+			script = append(script, report)
+			env := w.shellEnv("AWS_CONFIG_FILE="+filepath.Join(w.home, "aws-config"), "SHELL="+sh.path, "MFAD="+mfadBin, "PY="+py,
+				"SCRIPT=import boto3; print(boto3.client('sts').get_caller_identity()['Arn'])")
+			out, err := runClient(t, env, sh.argv[0], append(sh.argv[1:], strings.Join(script, "\n"))...)
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			if err != nil || len(lines) < 2 {
+				t.Errorf("%s, %q: %v\n%s", sh.name, seq.args, err, out)
+				continue
+			}
+			vars, arn := strings.TrimSpace(lines[len(lines)-2]), lines[len(lines)-1]
+			if vars != seq.vars || !strings.HasPrefix(arn, seq.arn) {
+				t.Errorf("%s, after %q: variables %q and identity %q, want %q and %s", sh.name, seq.args, vars, arn, seq.vars, seq.arn)
+			}
+			if _, mfa := w.lastCaller(); !mfa {
+				t.Errorf("%s, after %q: STS was called without the MFA session", sh.name, seq.args)
+			}
+		}
+	}
+	res := w.mfad("", nil, "env", "--profile", "prdo")
+	if res.exit == 0 || res.stdout != "" {
+		t.Errorf("env --profile prdo: exit %d, printed %q", res.exit, res.stdout)
+	}
+}

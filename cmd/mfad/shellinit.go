@@ -32,7 +32,7 @@ login before the service has started.`,
 			case "bash", "zsh", "sh":
 				fmt.Fprintf(out, "export AWS_EC2_METADATA_SERVICE_ENDPOINT=%s\n", shellQuote(endpoint))
 			case "fish":
-				fmt.Fprintf(out, "set -gx AWS_EC2_METADATA_SERVICE_ENDPOINT %s\n", shellQuote(endpoint))
+				fmt.Fprintf(out, "set -gx AWS_EC2_METADATA_SERVICE_ENDPOINT %s\n", fishQuote(endpoint))
 			default:
 				return &usageError{err: fmt.Errorf("unknown shell %q: mfad knows bash, zsh and fish", args[0]), cmd: cmd.CommandPath()}
 			}
