@@ -86,6 +86,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := CheckLoopback(cfg.Listen); err != nil {
 		return err
 	}
+	awsconfig.SetMetadataProfile(cfg.Profile)
 	profile, err := awsconfig.Load(ctx, cfg.Profile)
 	if err != nil {
 		return err
@@ -108,8 +109,8 @@ func Run(ctx context.Context, cfg Config) error {
 		Logger:      cfg.Logger,
 		Container: &imds.ContainerOptions{
 			Token: containerToken,
-			Credentials: func(_ context.Context, profile string) (imds.Credentials, error) {
-				return source.credentials(profile)
+			Credentials: func(ctx context.Context, profile string) (imds.Credentials, error) {
+				return source.credentials(ctx, profile)
 			},
 		},
 	})
@@ -154,7 +155,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	ipcServer := ipc.NewServer(ctl, cfg.Logger)
 
-	go maintain(ctx, notes, sessions, 30*time.Second)
+	go maintain(ctx, notes, sessions, ctl.refresh, 30*time.Second)
 	failed := make(chan error, 2)
 	go func() { failed <- imdsServer.Serve(tcp) }()
 	go func() { failed <- ipcServer.Serve(sock) }()
@@ -237,8 +238,8 @@ func (s *servedProfile) setProfile(p *awsconfig.Profile) {
 
 func (s *servedProfile) Identity() imds.Identity { return *s.id.Load() }
 
-func (s *servedProfile) Credentials(context.Context) (imds.Credentials, error) {
-	return s.creds.credentials(s.name)
+func (s *servedProfile) Credentials(ctx context.Context) (imds.Credentials, error) {
+	return s.creds.credentials(ctx, s.name)
 }
 
 // credentialSource answers both endpoints from the sessions in memory.
@@ -252,7 +253,15 @@ type credentialSource struct {
 	auto     *autoUnlock
 }
 
-func (c *credentialSource) credentials(profile string) (imds.Credentials, error) {
+func (c *credentialSource) credentials(ctx context.Context, profile string) (imds.Credentials, error) {
+	if !c.sessions.Known(profile) {
+		// Perhaps added to the config file a moment ago: a stat tells.
+		c.sessions.Refresh(ctx)
+		if !c.sessions.Known(profile) {
+			e := awsconfig.NotFoundError(profile)
+			return imds.Credentials{}, &imds.UnavailableError{Code: "ProfileNotFound", Message: "mfad: " + e.Message + "; " + e.Hint}
+		}
+	}
 	s, err := c.sessions.Credentials(profile)
 	if err != nil {
 		var pending *session.PendingError
@@ -286,10 +295,11 @@ func (c *credentialSource) credentials(profile string) (imds.Credentials, error)
 // found a role session missing, it assumes the roles that need it and
 // checks how close each MFA session is to its end. It makes every STS call
 // that no user command asked for, so none is made on a request's path.
-func maintain(ctx context.Context, n *notices, sessions *session.Manager, interval time.Duration) {
+func maintain(ctx context.Context, n *notices, sessions *session.Manager, refresh func(context.Context), interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
+		refresh(ctx)
 		sessions.Maintain(ctx)
 		n.checkExpiry(time.Now(), sessions.Expirations())
 		select {
@@ -315,14 +325,32 @@ type controller struct {
 	refusedOtherUser atomic.Uint64
 }
 
-func (c *controller) profile(name string) string {
+// profile returns the profile a request names (the served one when it
+// names none), after reading the config file again if it changed: a
+// profile just added is known to the very next command.
+func (c *controller) profile(ctx context.Context, name string) (string, error) {
+	c.refresh(ctx)
 	if name == "" {
-		return c.cfg.Profile
+		return c.cfg.Profile, nil
 	}
-	return name
+	if !c.sessions.Known(name) {
+		return "", awsconfig.NotFoundError(name)
+	}
+	return name, nil
 }
 
-func (c *controller) Status(context.Context) (ipc.Status, error) {
+// refresh reads the config file again if it changed, and updates what the
+// IMDS endpoint says of the served profile.
+func (c *controller) refresh(ctx context.Context) {
+	if c.sessions.Refresh(ctx) {
+		if p, err := awsconfig.Load(ctx, c.served.name); err == nil {
+			c.served.setProfile(p)
+		}
+	}
+}
+
+func (c *controller) Status(ctx context.Context) (ipc.Status, error) {
+	c.refresh(ctx)
 	s := c.imds.Stats()
 	return ipc.Status{
 		Version:            c.cfg.Version,
@@ -341,32 +369,41 @@ func (c *controller) Status(context.Context) (ipc.Status, error) {
 }
 
 func (c *controller) Unlock(ctx context.Context, req ipc.UnlockRequest) (ipc.UnlockResponse, error) {
-	profile := c.profile(req.Profile)
+	profile, err := c.profile(ctx, req.Profile)
+	if err != nil {
+		return ipc.UnlockResponse{}, err
+	}
 	creds, err := c.sessions.Unlock(ctx, profile, secret.New(req.Code))
 	if err != nil {
 		c.cfg.Logger.Warn("unlock failed", "profile", profile, "error", err.Error())
 		return ipc.UnlockResponse{}, err
 	}
-	if profile == c.served.name {
-		if p, err := awsconfig.Load(ctx, profile); err == nil {
-			c.served.setProfile(p)
-		}
-	}
 	debug.FreeOSMemory() // the STS round trip's garbage, as after start-up
 	c.cfg.Logger.Info("unlocked", "profile", profile, "session_key", secret.MaskKeyID(creds.AccessKeyID),
 		"expires", creds.Expiration.Format(time.RFC3339))
-	return ipc.UnlockResponse{Profile: profile, Expiration: creds.Expiration.UTC().Format(time.RFC3339)}, nil
+	resp := ipc.UnlockResponse{Profile: profile, Source: c.sessions.RootOf(profile),
+		MFAExpiration: creds.Expiration.UTC().Format(time.RFC3339)}
+	resp.Expiration = resp.MFAExpiration
+	if own, err := c.sessions.Credentials(profile); err == nil {
+		resp.Expiration = own.Expiration.UTC().Format(time.RFC3339)
+	}
+	return resp, nil
 }
 
-func (c *controller) Lock(_ context.Context, req ipc.LockRequest) (ipc.LockResponse, error) {
-	profile := c.profile(req.Profile)
+func (c *controller) Lock(ctx context.Context, req ipc.LockRequest) (ipc.LockResponse, error) {
+	profile, err := c.profile(ctx, req.Profile)
+	if err != nil {
+		return ipc.LockResponse{}, err
+	}
+	root := c.sessions.RootOf(profile)
+	roles := c.sessions.RolesOf(root)
 	was, err := c.sessions.Lock(profile)
-	c.cfg.Logger.Info("locked", "profile", profile, "had_session", was)
+	c.cfg.Logger.Info("locked", "profile", root, "roles", roles, "had_session", was)
 	if err != nil {
 		// Locked in memory; the kept copy would come back at restart.
 		return ipc.LockResponse{}, ipc.NewError(ipc.KindKeyring,
 			"locked, but the session kept in the keyring could not be removed: "+err.Error(),
 			"run `mfad lock` again once the keyring is reachable")
 	}
-	return ipc.LockResponse{Profile: profile, WasLocked: was}, nil
+	return ipc.LockResponse{Profile: profile, WasLocked: was, Source: root, Roles: roles}, nil
 }

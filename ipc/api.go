@@ -90,8 +90,15 @@ type UnlockRequest struct {
 
 // UnlockResponse reports a started MFA session.
 type UnlockResponse struct {
-	Profile    string `json:"profile"`
-	Expiration string `json:"expiration"` // RFC 3339
+	Profile string `json:"profile"`
+	// Expiration is when the profile's own credentials end, RFC 3339: the
+	// role session's for a role profile (renewed while the MFA session
+	// lasts), else the MFA session's.
+	Expiration string `json:"expiration"`
+	// Source is the IAM user's profile that was unlocked, and
+	// MFAExpiration when its MFA session ends.
+	Source        string `json:"source"`
+	MFAExpiration string `json:"mfa_expiration"`
 }
 
 // LockRequest asks the daemon to forget a profile's MFA session.
@@ -99,10 +106,15 @@ type LockRequest struct {
 	Profile string `json:"profile"`
 }
 
-// LockResponse reports whether there was a session to forget.
+// LockResponse reports what was locked, and whether there was a session
+// to forget.
 type LockResponse struct {
 	Profile   string `json:"profile"`
 	WasLocked bool   `json:"was_locked"`
+	// Source is the IAM user's profile whose MFA session was locked, and
+	// Roles the role profiles built on it, locked with it.
+	Source string   `json:"source"`
+	Roles  []string `json:"roles,omitempty"`
 }
 
 // Kinds of Error, so that a client can tell failures apart without reading

@@ -30,11 +30,18 @@ func newDoctorCmd() *cobra.Command {
 		Use:   "doctor",
 		Short: "Check the set-up and say how to fix what is wrong",
 		Long: `Check everything mfad depends on: the daemon, its socket, the keyring, the
-profile's key and mfa_serial, this shell's variables (the endpoint, and
-anything that would take precedence over mfad: static keys, AWS_PROFILE, a
-credentials file with keys, a proxy that would catch requests to 127.0.0.1),
-and this computer's clock against STS. Each problem comes with its fix; the
-exit status is 1 when there is any.`,
+profile's key and mfa_serial, and this computer's clock against STS; and
+what AWS tools started from this shell will do, in the order every SDK
+looks: keys or web identity in the environment, the profile AWS_PROFILE
+picks (one that does not exist, keys, credential_process, SSO, or a role the
+SDK cannot assume with mfad's keys), the container endpoint (another one,
+or mfad's with a stale token), the metadata endpoint, and a proxy that
+would catch requests to 127.0.0.1. Each problem comes with its fix; the
+exit status is 1 when there is any.
+
+Without --profile, doctor checks the profile this shell's tools will use:
+the one AWS_PROFILE names, else the one the container endpoint serves
+them, else the one the daemon serves on its metadata endpoint.`,
 		Example: `  mfad doctor
   mfad doctor --profile prod`,
 		Args: exactArgs(),
@@ -72,14 +79,14 @@ func diagnose(cmd *cobra.Command, profile string) []finding {
 	st, err := (&ipc.Client{}).Status(ctx)
 	if err != nil {
 		add(true, "daemon: "+err.Error(), hintOf(err))
+		st = nil
 	} else {
 		add(false, fmt.Sprintf("daemon: running (pid %d), serving profile %s at %s", st.PID, st.IMDSProfile, st.IMDSEndpoint), "")
-		if profile == "" {
-			profile = st.IMDSProfile
-		}
+		awsconfig.SetMetadataProfile(st.IMDSProfile)
 	}
+	shell := readShell(st)
 	if profile == "" {
-		profile = "default"
+		profile = shell.intended
 	}
 
 	chain, chainErr := awsconfig.Chain(ctx, profile)
@@ -111,49 +118,10 @@ func diagnose(cmd *cobra.Command, profile string) []finding {
 		add(true, "keyring: "+err.Error(), hintOf(err))
 	}
 
-	fs = append(fs, checkEnvironment(st, root)...)
+	fs = append(fs, shell.findings...)
+	fs = append(fs, checkProxy()...)
 	if chainErr == nil {
 		fs = append(fs, checkClock(ctx, chain[0]))
-	}
-	return fs
-}
-
-// checkEnvironment looks at this shell's variables.
-func checkEnvironment(st *ipc.Status, root string) []finding {
-	var fs []finding
-	add := func(problem bool, what, fix string) { fs = append(fs, finding{problem, what, fix}) }
-	endpoint := os.Getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT")
-	switch {
-	case endpoint == "":
-		add(true, "this shell: AWS_EC2_METADATA_SERVICE_ENDPOINT is not set, so AWS tools do not ask mfad", `eval "$(mfad env)", and put eval "$(mfad shell-init bash)" in ~/.bashrc`)
-	case st != nil && endpoint != st.IMDSEndpoint:
-		add(true, "this shell: AWS_EC2_METADATA_SERVICE_ENDPOINT is "+endpoint+", but the daemon serves "+st.IMDSEndpoint, `eval "$(mfad env)"`)
-	default:
-		add(false, "this shell: AWS_EC2_METADATA_SERVICE_ENDPOINT="+endpoint, "")
-	}
-	if strings.EqualFold(os.Getenv("AWS_EC2_METADATA_DISABLED"), "true") {
-		add(true, "this shell: AWS_EC2_METADATA_DISABLED=true turns the metadata endpoint off for every SDK", "unset AWS_EC2_METADATA_DISABLED")
-	}
-	if os.Getenv("AWS_ACCESS_KEY_ID") != "" {
-		add(true, "this shell: AWS_ACCESS_KEY_ID is set, and every SDK uses it before asking mfad", "unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN")
-	}
-	chosen := os.Getenv("AWS_PROFILE")
-	if chosen == "" {
-		chosen = "default"
-	}
-	if _, err := awsconfig.ReadStaticKeys(chosen); err == nil {
-		what := "profile " + chosen + " has an access key in " + awsconfig.CredentialsFile() + ", which every SDK uses before asking mfad"
-		if os.Getenv("AWS_PROFILE") != "" {
-			what = "this shell: AWS_PROFILE=" + chosen + " picks a profile with an access key in " + awsconfig.CredentialsFile() + ", which every SDK uses before asking mfad"
-		}
-		add(true, what, "mfad import "+chosen)
-	}
-	for _, name := range []string{"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"} {
-		if os.Getenv(name) != "" && !noProxyCovers("127.0.0.1") {
-			add(true, "this shell: "+name+" is set without NO_PROXY for 127.0.0.1, and botocore sends metadata requests through the proxy",
-				"export NO_PROXY=127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}")
-			break
-		}
 	}
 	return fs
 }

@@ -342,7 +342,7 @@ func TestEndToEnd(t *testing.T) {
 
 	d := w.serve()
 	env := w.mustMfad("env")
-	wantEnv := "export AWS_EC2_METADATA_SERVICE_ENDPOINT='" + d.endpoint + "'\n"
+	wantEnv := "unset AWS_CONTAINER_CREDENTIALS_FULL_URI AWS_CONTAINER_CREDENTIALS_RELATIVE_URI AWS_CONTAINER_AUTHORIZATION_TOKEN AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE\nexport AWS_EC2_METADATA_SERVICE_ENDPOINT='" + d.endpoint + "'\n"
 	if env != wantEnv || !strings.HasSuffix(d.endpoint, "/") || !strings.HasPrefix(d.endpoint, "http://127.0.0.1:") {
 		t.Fatalf("env printed %q, want %q", env, wantEnv)
 	}
@@ -396,7 +396,7 @@ func TestEndToEnd(t *testing.T) {
 	expectFailure(t, w.mfad("", nil, "unlock"), "no input", "pass --code")
 	expectFailure(t, w.mfad("", nil, "unlock", "--profile", "nokeys", "--code", w.user.Code(time.Now())), "no access key is stored for profile nokeys", "mfad add nokeys")
 	expectFailure(t, w.mfad("", nil, "unlock", "--profile", "nomfa", "--code", w.user.Code(time.Now())), "profile nomfa has no mfa_serial", "mfa_serial = arn:aws:iam::")
-	expectFailure(t, w.mfad("", nil, "unlock", "--profile", "ghost", "--code", w.user.Code(time.Now())), "profile ghost is not defined", "[profile ghost]")
+	expectFailure(t, w.mfad("", nil, "unlock", "--profile", "ghost", "--code", w.user.Code(time.Now())), "no profile ghost in ", "[profile ghost]")
 	if key2, _, _, _, err := w.sdkCredentials(endpoint); err != nil || key2 != key {
 		t.Fatalf("session changed by refused unlocks: %v %v", key2, err)
 	}
@@ -410,7 +410,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("unlock from stdin: %+v", res)
 	}
 
-	if out := w.mustMfad("lock"); out != "locked profile default\n" {
+	if out := w.mustMfad("lock"); out != "locked the MFA session of profile default\n" {
 		t.Fatalf("lock printed %q", out)
 	}
 	if _, _, _, _, err := w.sdkCredentials(endpoint); err == nil || !strings.Contains(err.Error(), "locked") {
@@ -449,7 +449,7 @@ func TestJournaldLogs(t *testing.T) {
 func TestServeRefusals(t *testing.T) {
 	w := newWorld(t)
 	expectFailure(t, w.mfad("", nil, "serve", "--listen", "0.0.0.0:9911"), "loopback only", "--listen 127.0.0.1:PORT")
-	expectFailure(t, w.mfad("", nil, "serve", "--listen", "127.0.0.1:0", "--profile", "ghost"), "profile ghost is not defined", "[profile ghost]")
+	expectFailure(t, w.mfad("", nil, "serve", "--listen", "127.0.0.1:0", "--profile", "ghost"), "no profile ghost in ", "[profile ghost]")
 
 	w.serve()
 	res := w.mfad("", nil, "serve", "--listen", "127.0.0.1:0")

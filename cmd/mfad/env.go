@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mfad/mfad/daemon/awsconfig"
 	"github.com/mfad/mfad/ipc"
 )
 
@@ -167,8 +168,7 @@ func profileEnv(st *ipc.Status, profile string, container bool) ([][2]string, er
 		return [][2]string{{"AWS_EC2_METADATA_SERVICE_ENDPOINT", st.IMDSEndpoint}}, nil
 	}
 	if !knownProfile(st, profile) {
-		return nil, ipc.NewError(ipc.KindProfileNotFound, "the daemon knows no profile "+profile,
-			"define [profile "+profile+"] in the AWS config file; `mfad status` lists the profiles")
+		return nil, awsconfig.NotFoundError(profile)
 	}
 	token, err := os.ReadFile(st.ContainerTokenFile)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -289,5 +290,166 @@ func TestEnvSwitches(t *testing.T) {
 	res := w.mfad("", nil, "env", "--profile", "prdo")
 	if res.exit == 0 || res.stdout != "" {
 		t.Errorf("env --profile prdo: exit %d, printed %q", res.exit, res.stdout)
+	}
+}
+
+// TestProfilesAsTheConfigSays: the daemon knows a profile the moment it is
+// added to the config file and forgets it the moment it is removed; a
+// mistyped name fails every command with the closest names, and leaves no
+// row behind; lock, unlock and remove say what they did.
+func TestProfilesAsTheConfigSays(t *testing.T) {
+	w := newIdentityWorld(t)
+	w.sts.AddRole(ststest.Role{ARN: "arn:aws:iam::222222222222:role/audit", RequireMFA: true})
+	w.sts.AddRole(ststest.Role{ARN: "arn:aws:iam::222222222222:role/short", RequireMFA: true})
+	configPath := filepath.Join(w.home, "aws-config")
+	base := w.defaultSection("") + "\n" + identityConfig
+	env := w.shellEnv("AWS_CONFIG_FILE=" + configPath)
+	botocore := []string{pipPython(t), "-c", "import boto3; print(boto3.client('sts').get_caller_identity()['Arn'])"}
+
+	// Added: known to the very next command, and served.
+	writeFile(t, configPath, base+"\n[profile audit]\nrole_arn = arn:aws:iam::222222222222:role/audit\nsource_profile = default\n")
+	if got := whoAmI(t, env, append([]string{mfadBin, "exec", "audit", "--"}, botocore...)...); !strings.HasPrefix(got, "arn:aws:sts::222222222222:assumed-role/audit/") {
+		t.Fatalf("a profile just added: exec ran as %q", got)
+	}
+	if status := w.mustMfad("status"); !strings.Contains(status, "audit") {
+		t.Fatalf("status lacks the profile just added:\n%s", status)
+	}
+
+	// Removed: gone from status, refused by name.
+	writeFile(t, configPath, base)
+	if status := w.mustMfad("status"); strings.Contains(status, "audit") {
+		t.Fatalf("status lists a profile removed from the config:\n%s", status)
+	}
+	expectFailure(t, w.mfad("", nil, "env", "--profile", "audit"), "no profile audit in "+configPath, "[profile audit]")
+
+	// Mistyped: every command fails, names the closest, leaves no row.
+	for _, args := range [][]string{
+		{"unlock", "--profile", "prdo", "--code", "123456"},
+		{"lock", "--profile", "prdo"},
+		{"env", "--profile", "prdo"},
+		{"exec", "prdo", "--", "true"},
+	} {
+		res := w.mfad("", nil, args...)
+		expectFailure(t, res, "no profile prdo in "+configPath, "did you mean prod?")
+		if res.stdout != "" {
+			t.Errorf("%v printed %q", args, res.stdout)
+		}
+	}
+	if status := w.mustMfad("status"); strings.Contains(status, "prdo") {
+		t.Fatalf("a mistyped name left a row:\n%s", status)
+	}
+
+	// Lock and unlock through a role say what they did.
+	if out := w.mustMfad("lock", "--profile", "prod"); out != "profile prod is built on default: locked the MFA session of profile default and its roles prod\n" {
+		t.Fatalf("lock --profile prod printed %q", out)
+	}
+	out := w.mustMfad("unlock", "--profile", "prod", "--code", w.freshCode())
+	if !regexp.MustCompile(`^unlocked profile prod until .* \(in (59m|1h0m)\)\n  its role session is renewed while the MFA session of profile default lasts, until .* \(in 1[12]h\d+m\)\n$`).MatchString(out) {
+		t.Fatalf("unlock --profile prod printed %q", out)
+	}
+
+	// Role durations: out of range before STS, over the role's maximum as STS says.
+	writeFile(t, configPath, base+"\n[profile short]\nrole_arn = arn:aws:iam::222222222222:role/short\nsource_profile = default\nduration_seconds = 100\n"+
+		"\n[profile long]\nrole_arn = arn:aws:iam::222222222222:role/short\nsource_profile = default\nduration_seconds = 7200\n")
+	expectFailure(t, w.mfad("", nil, "unlock", "--profile", "short", "--code", "123456"), "a role session lasts 900 to 43200 seconds", "fix duration_seconds")
+	if status := w.mustMfad("status"); !strings.Contains(status, "short: last unlock failed: duration_seconds = 100") {
+		t.Fatalf("status does not say why short cannot work:\n%s", status)
+	}
+	expectFailure(t, w.mfad("", nil, "unlock", "--profile", "long", "--code", w.freshCode()), "is longer than role arn:aws:iam::222222222222:role/short allows", "maximum session duration")
+
+	// Removing the key ends the session it started.
+	out = w.mustMfad("remove", "default", "--yes")
+	if !strings.Contains(out, "ended the daemon's session: locked the MFA session of profile default and its roles long, prod") {
+		t.Fatalf("remove printed %q", out)
+	}
+	if status := w.mustMfad("status"); !regexp.MustCompile(`default\s+-\s+locked`).MatchString(status) {
+		t.Fatalf("the session outlived its key:\n%s", status)
+	}
+}
+
+// TestDoctorAgreesWithTheCLI: for each way a shell can pick (or fail to
+// pick) credentials, `mfad doctor` finds no problem exactly when the real
+// AWS CLI, run in the same shell, gets the identity the user picked (the
+// profile AWS_PROFILE names, else the one `mfad env` pointed the shell at)
+// through mfad's MFA session. Where doctor finds a problem, it names it.
+func TestDoctorAgreesWithTheCLI(t *testing.T) {
+	w := newIdentityWorld(t)
+	w.sts.AddUser(ststest.NewUser("111111111111", "bob"))
+	base := w.defaultSection("") + "\n" + identityConfig + "\n[profile prod-imds]\nrole_arn = arn:aws:iam::222222222222:role/admin\ncredential_source = Ec2InstanceMetadata\nregion = us-east-2\n" +
+		"\n[profile imds-noregion]\nrole_arn = arn:aws:iam::222222222222:role/admin\ncredential_source = Ec2InstanceMetadata\n" +
+		"\n[profile bob]\nregion = eu-west-1\nmfa_serial = arn:aws:iam::111111111111:mfa/bob\n"
+	writeFile(t, filepath.Join(w.home, "aws-config"), base)
+	cliV1 := []string{pipPython(t), "-m", "awscli", "sts", "get-caller-identity", "--query", "Arn", "--output", "text"}
+	endpoint := exportsOf(t, w.mustMfad("env"))
+	prodVars := exportsOf(t, w.mustMfad("env", "--profile", "prod"))
+	alice := "arn:aws:iam::123456789012:user/alice"
+	u := w.user
+	keys := "aws_access_key_id = " + u.AccessKeyID + "\naws_secret_access_key = " + u.SecretAccessKey + "\n"
+	cases := []struct {
+		name string
+		env  []string
+		// defaultExtra goes into the default profile, extra at the end
+		// of the config file; cred is ~/.aws/credentials.
+		defaultExtra, cred string
+		picked             string // the ARN the user picked, less a role's session name
+		says               string // what doctor says when it finds a problem
+	}{
+		{name: "mfad env", env: endpoint, picked: alice},
+		{name: "mfad env --profile prod", env: prodVars, picked: w.prodARN},
+		{name: "AWS_PROFILE=default", env: append([]string{"AWS_PROFILE=default"}, endpoint...), picked: alice},
+		{name: "AWS_PROFILE of a role on the metadata endpoint", env: append([]string{"AWS_PROFILE=prod-imds"}, endpoint...), picked: w.prodARN},
+		{name: "AWS_PROFILE of a role without a region", env: append([]string{"AWS_PROFILE=imds-noregion"}, endpoint...), picked: w.prodARN,
+			says: "picks a profile without a region"},
+		{name: "AWS_PROFILE of a role with source_profile", env: append([]string{"AWS_PROFILE=prod"}, endpoint...), picked: w.prodARN,
+			says: "AWS_PROFILE=prod is a role with source_profile"},
+		{name: "AWS_PROFILE of a role with source_profile, and its container endpoint", env: append([]string{"AWS_PROFILE=prod"}, prodVars...), picked: w.prodARN,
+			says: "AWS_PROFILE=prod is a role with source_profile"},
+		{name: "AWS_PROFILE mistyped", env: append([]string{"AWS_PROFILE=prdo"}, endpoint...), picked: w.prodARN,
+			says: "AWS_PROFILE=prdo names no profile"},
+		{name: "AWS_PROFILE of another IAM user", env: append([]string{"AWS_PROFILE=bob"}, endpoint...), picked: "arn:aws:iam::111111111111:user/bob",
+			says: "profile default's, not bob's"},
+		{name: "stale container token", env: append([]string{"AWS_CONTAINER_CREDENTIALS_FULL_URI=" + envValue(prodVars, "AWS_CONTAINER_CREDENTIALS_FULL_URI"),
+			"AWS_CONTAINER_AUTHORIZATION_TOKEN=stale"}, endpoint...), picked: w.prodARN, says: "is not the running daemon's"},
+		{name: "keys in the environment", env: append([]string{"AWS_ACCESS_KEY_ID=" + u.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + u.SecretAccessKey}, endpoint...),
+			picked: alice, says: "AWS_ACCESS_KEY_ID is set"},
+		{name: "web identity", env: append([]string{"AWS_ROLE_ARN=arn:aws:iam::444455556666:role/ci", "AWS_WEB_IDENTITY_TOKEN_FILE=" + filepath.Join(w.home, "aws-config")}, endpoint...),
+			picked: alice, says: "(web identity) come before mfad"},
+		{name: "keys in ~/.aws/credentials", env: endpoint, cred: "[default]\n" + keys, picked: alice, says: "has an access key in"},
+		{name: "credential_process in the default profile", env: endpoint, defaultExtra: "credential_process = /bin/false\n", picked: alice,
+			says: "has credential_process in"},
+		{name: "SSO in the default profile", env: endpoint, defaultExtra: "sso_start_url = https://corp.awsapps.example/start\nsso_region = us-east-1\nsso_account_id = 123456789012\nsso_role_name = dev\n",
+			picked: alice, says: "has sso_start_url in"},
+	}
+	for _, c := range cases {
+		config := filepath.Join(w.home, "shell-config")
+		writeFile(t, config, strings.Replace(base, "[profile prod]", c.defaultExtra+"\n[profile prod]", 1))
+		dotAWS := filepath.Join(w.home, ".aws")
+		os.MkdirAll(dotAWS, 0o700)
+		os.Remove(filepath.Join(dotAWS, "credentials"))
+		if c.cred != "" {
+			writeFile(t, filepath.Join(dotAWS, "credentials"), c.cred)
+		}
+		shell := w.shellEnv(append([]string{"AWS_CONFIG_FILE=" + config}, c.env...)...)
+
+		got := whoAmI(t, shell, cliV1...)
+		_, mfa := w.lastCaller()
+		cliRight := strings.HasPrefix(got, c.picked) && mfa
+		doctor := w.mfad("", nil, "doctor")
+		{
+			cmd := exec.Command(mfadBin, "doctor")
+			cmd.Env = append(shell, "MFAD_FILE_PASSPHRASE=test passphrase")
+			out, err := cmd.CombinedOutput()
+			doctor = result{stdout: string(out)}
+			if err != nil {
+				doctor.exit = 1
+			}
+		}
+		if cliRight != (doctor.exit == 0) {
+			t.Errorf("%s: the AWS CLI got %q (MFA session: %v), picked %s…; doctor disagrees (exit %d):\n%s", c.name, got, mfa, c.picked, doctor.exit, doctor.stdout)
+			continue
+		}
+		if !cliRight && !strings.Contains(doctor.stdout, c.says) {
+			t.Errorf("%s: doctor does not say %q:\n%s", c.name, c.says, doctor.stdout)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -13,7 +14,10 @@ func newLockCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "lock",
 		Short: "End an MFA session now",
-		Long:  "Make the daemon forget a profile's session credentials, with the roles built on it. Clients get none until the next `mfad unlock`.",
+		Long: `Make the daemon forget the MFA session of a profile's IAM user, and with it
+the sessions of every role built on that user: one code unlocked them all,
+so they lock together. Clients get none until the next ` + "`mfad unlock`" + `.
+It says which IAM user's profile and which roles it locked.`,
 		Example: `  mfad lock
   mfad lock --profile prod`,
 		Args: exactArgs(),
@@ -22,14 +26,27 @@ func newLockCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if resp.WasLocked {
-				fmt.Fprintf(cmd.OutOrStdout(), "locked profile %s\n", resp.Profile)
-			} else {
-				fmt.Fprintf(cmd.OutOrStdout(), "profile %s had no session; it stays locked\n", resp.Profile)
-			}
+			fmt.Fprintln(cmd.OutOrStdout(), describeLock(resp))
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&profile, "profile", "", "`profile` to lock (default: the one the daemon serves)")
 	return cmd
+}
+
+// describeLock says what a lock did: which IAM user's MFA session, and
+// which roles went with it.
+func describeLock(resp *ipc.LockResponse) string {
+	what := "profile " + resp.Source
+	if len(resp.Roles) > 0 {
+		what += " and its roles " + strings.Join(resp.Roles, ", ")
+	}
+	via := ""
+	if resp.Profile != resp.Source {
+		via = "profile " + resp.Profile + " is built on " + resp.Source + ": "
+	}
+	if !resp.WasLocked {
+		return via + what + " had no session; nothing changed"
+	}
+	return via + "locked the MFA session of " + what
 }

@@ -16,7 +16,9 @@ func newRemoveCmd() *cobra.Command {
 		Short: "Delete a profile's access key from the keyring",
 		Long: `Delete the access key stored for PROFILE. AWS keeps no copy of the secret:
 once removed, it is gone unless you have it elsewhere. Asks for
-confirmation unless --yes is given.`,
+confirmation unless --yes is given. A session the running daemon holds for
+the profile ends with it, with the roles built on it, and is no longer
+kept for a restart.`,
 		Example: "  mfad remove old-account --yes",
 		Args:    exactArgs("PROFILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -33,6 +35,10 @@ confirmation unless --yes is given.`,
 			masked := secret.MaskKeyID(keys.AccessKeyID)
 			if !yes && !in.confirm(fmt.Sprintf("remove access key %s of profile %s? AWS has no copy of its secret", masked, profile)) {
 				return ipc.NewError(ipc.KindBadRequest, "nothing removed", "confirm on a terminal, or pass --yes")
+			}
+			// A live session would outlive its key: the daemon ends it first.
+			if resp, err := (&ipc.Client{}).Lock(cmd.Context(), profile); err == nil && resp.WasLocked {
+				fmt.Fprintln(cmd.OutOrStdout(), "ended the daemon's session: "+describeLock(resp))
 			}
 			if err := store.RemoveKeys(profile); err != nil {
 				return err

@@ -121,7 +121,7 @@ mfa_serial = arn:aws:iam::111111111111:mfa/carol
 	}
 
 	// Errors a user can act on.
-	expectFailure(t, w.mfad("", nil, "exec", "ghost", "--", "true"), "profile ghost is not defined", "[profile ghost]")
+	expectFailure(t, w.mfad("", nil, "exec", "ghost", "--", "true"), "no profile ghost in ", "[profile ghost]")
 	expectFailure(t, w.mfad("", nil, "unlock", "--profile", "carol-admin", "--code", "123456"), "no access key is stored for profile carol", "mfad add carol")
 	expectFailure(t, w.mfad("", nil, "unlock", "--profile", "forbidden", "--code", w.freshCode()), "AWS refused to let profile forbidden assume", "trust policy")
 }

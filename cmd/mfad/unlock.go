@@ -47,13 +47,24 @@ Without --profile, unlocks the profile the daemon serves.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "unlocked profile %s until %s\n", resp.Profile, describeExpiry(resp.Expiration, time.Now()))
+			fmt.Fprintln(cmd.OutOrStdout(), describeUnlock(resp, time.Now()))
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&profile, "profile", "", "`profile` to unlock (default: the one the daemon serves)")
 	cmd.Flags().StringVar(&code, "code", "", "the 6-digit `code` from your authenticator")
 	return cmd
+}
+
+// describeUnlock says what an unlock started: the profile's own session,
+// and for a role profile the MFA session it is renewed from.
+func describeUnlock(resp *ipc.UnlockResponse, now time.Time) string {
+	line := "unlocked profile " + resp.Profile + " until " + describeExpiry(resp.Expiration, now)
+	if resp.Source != "" && resp.Source != resp.Profile {
+		line += "\n  its role session is renewed while the MFA session of profile " + resp.Source +
+			" lasts, until " + describeExpiry(resp.MFAExpiration, now)
+	}
+	return line
 }
 
 // describeExpiry shows an RFC 3339 time in local time with the time left.

@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -53,6 +54,33 @@ type Profile struct {
 	// Its credentials are deliberately none: mfad supplies keys itself.
 	sdk aws.Config
 }
+
+// MetadataCredentialSource is the credential_source with which a role
+// profile is assumed, by the SDK itself, with the credentials of the
+// metadata endpoint: with mfad, the MFA session of the profile it serves
+// there. It makes AWS_PROFILE=ROLE work in every SDK.
+const MetadataCredentialSource = "Ec2InstanceMetadata"
+
+var metadataProfile atomic.Pointer[string]
+
+// SetMetadataProfile says which profile mfad serves on the metadata
+// endpoint: role profiles with credential_source = Ec2InstanceMetadata are
+// built on it. The daemon sets it at start; commands, from its status.
+func SetMetadataProfile(name string) { metadataProfile.Store(&name) }
+
+// MetadataProfile is the profile SetMetadataProfile named, or "".
+func MetadataProfile() string {
+	if p := metadataProfile.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// What AssumeRole accepts: the role's own maximum may be lower.
+const (
+	MinRoleDuration = 15 * time.Minute
+	MaxRoleDuration = 12 * time.Hour
+)
 
 // Role is how a profile assumes a role.
 type Role struct {
@@ -138,6 +166,28 @@ func Names() ([]string, error) {
 	}
 	slices.Sort(names)
 	return slices.Compact(names), nil
+}
+
+// Setting returns key's value in profile's own section of the config file,
+// or "": what an SDK reads when that profile is picked, without anything
+// mfad infers along a source_profile chain.
+func Setting(profile, key string) string {
+	f, err := readFile()
+	if err != nil {
+		return ""
+	}
+	sec, _ := section(f, profile)
+	return value(sec, key)
+}
+
+// IsRole reports whether the config file gives profile name a role_arn.
+func IsRole(name string) bool {
+	f, err := readFile()
+	if err != nil {
+		return false
+	}
+	sec, ok := section(f, name)
+	return ok && value(sec, "role_arn") != ""
 }
 
 // Load reads profile name. A missing "default" profile is no error, as in
@@ -236,12 +286,22 @@ func fromSection(name string, sec *ini.Section) (*Profile, error) {
 	}
 	if roleARN := value(sec, "role_arn"); roleARN != "" {
 		source := value(sec, "source_profile")
+		if source == "" && value(sec, "credential_source") == MetadataCredentialSource {
+			// The SDK assumes this role itself, with the credentials of
+			// the metadata endpoint: mfad's, of the profile it serves there.
+			source = MetadataProfile()
+		}
 		if source == "" {
 			return nil, ipc.NewError(ipc.KindBadRequest,
-				"profile "+name+" assumes a role without source_profile (credential_source and web identity are not mfad's)",
-				"set source_profile to the profile of the IAM user whose key `mfad add` stored")
+				"profile "+name+" assumes a role without source_profile or credential_source = "+MetadataCredentialSource+" (web identity and other credential sources are not mfad's)",
+				"set source_profile to the profile of the IAM user whose key `mfad add` stored, or credential_source = "+MetadataCredentialSource+" to build on the profile mfad serves")
 		}
 		p.Role = &Role{ARN: roleARN, Source: source, ExternalID: value(sec, "external_id"), SessionName: value(sec, "role_session_name")}
+		if d := p.SessionDuration; d != 0 && (d < MinRoleDuration || d > MaxRoleDuration) {
+			return nil, ipc.NewError(ipc.KindBadRequest,
+				fmt.Sprintf("duration_seconds = %d in profile %s is out of range: a role session lasts 900 to 43200 seconds, and at most the role's maximum session duration", int(d/time.Second), name),
+				"fix duration_seconds in "+ConfigFile()+", or remove it for one hour")
+		}
 		if a, err := arn.Parse(roleARN); err == nil {
 			p.AccountID = a.AccountID
 		}
@@ -284,11 +344,78 @@ func loadSDKConfig(ctx context.Context, name string) (aws.Config, error) {
 	return cfg, nil
 }
 
-// NotFoundError reports a profile that the config file does not define.
+// NotFoundError reports a profile that the config file does not define,
+// with the defined names closest to it.
 func NotFoundError(name string) *ipc.Error {
-	return ipc.NewError(ipc.KindProfileNotFound,
-		"profile "+name+" is not defined in "+ConfigFile(),
-		"add a [profile "+name+"] section with mfa_serial and region, or pick another with --profile")
+	hint := "add a [profile " + name + "] section with mfa_serial and region, or pick another with --profile"
+	if names, err := Names(); err == nil {
+		if close := Closest(name, names); len(close) > 0 {
+			hint = "did you mean " + strings.Join(close, " or ") + "? Otherwise " + hint
+		}
+	}
+	return ipc.NewError(ipc.KindProfileNotFound, "no profile "+name+" in "+ConfigFile(), hint)
+}
+
+// Closest returns up to three of names that look like a mistyped name:
+// within a few edits of it, or containing it; the closest first.
+func Closest(name string, names []string) []string {
+	type candidate struct {
+		name string
+		dist int
+	}
+	var found []candidate
+	limit := max(2, len(name)/3)
+	for _, n := range names {
+		d := editDistance(strings.ToLower(name), strings.ToLower(n))
+		if d <= limit || (len(name) >= 3 && strings.Contains(n, name)) {
+			found = append(found, candidate{n, d})
+		}
+	}
+	slices.SortStableFunc(found, func(a, b candidate) int { return a.dist - b.dist })
+	var out []string
+	for _, c := range found[:min(3, len(found))] {
+		out = append(out, c.name)
+	}
+	return out
+}
+
+// editDistance is the Damerau-Levenshtein distance (restricted: adjacent
+// transpositions count one), the number of typing slips between a and b.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	d := make([][]int, len(ra)+1)
+	for i := range d {
+		d[i] = make([]int, len(rb)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(ra)][len(rb)]
+}
+
+// Stamp identifies the config file's current content cheaply (its path,
+// modification time and size), so that a reader can tell when to read it
+// again.
+func Stamp() string {
+	path := configPath()
+	fi, err := os.Stat(path)
+	if err != nil {
+		return path + "|absent"
+	}
+	return fmt.Sprintf("%s|%d|%d", path, fi.ModTime().UnixNano(), fi.Size())
 }
 
 // NoMFASerialError reports a profile without mfa_serial.

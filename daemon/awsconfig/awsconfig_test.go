@@ -145,7 +145,7 @@ web_identity_token_file = /tmp/token
 		"loop-a": "loops back to loop-a",
 		"orphan": "names source_profile ghost, which is not defined",
 		"webid":  "without source_profile",
-		"ghost":  "profile ghost is not defined",
+		"ghost":  "no profile ghost in ",
 	} {
 		if _, err := Chain(context.Background(), name); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want %q", name, err, want)
@@ -176,6 +176,93 @@ func TestSetValue(t *testing.T) {
 		got, _ := os.ReadFile(os.Getenv("AWS_CONFIG_FILE"))
 		if string(got) != tc.after {
 			t.Errorf("from %q:\ngot  %q\nwant %q", tc.before, got, tc.after)
+		}
+	}
+}
+
+func TestNotFoundNamesTheClosest(t *testing.T) {
+	withConfig(t, "[default]\n[profile prod]\n[profile prod-eu]\n[profile staging]\n[profile dev]\n")
+	for name, want := range map[string]string{
+		"prdo":    "did you mean prod?",
+		"stag":    "did you mean staging?",
+		"stagign": "did you mean staging?",
+		"Dev":     "did you mean dev?",
+		"zzzzzz":  "add a [profile zzzzzz] section",
+	} {
+		e := NotFoundError(name)
+		if !strings.HasPrefix(e.Message, "no profile "+name+" in ") || !strings.Contains(e.Hint, want) {
+			t.Errorf("%s: %q / %q, want hint %q", name, e.Message, e.Hint, want)
+		}
+	}
+	if e := NotFoundError("zzzzzz"); strings.Contains(e.Hint, "did you mean") {
+		t.Errorf("nothing is close to zzzzzz: %q", e.Hint)
+	}
+}
+
+func TestRoleDurationChecked(t *testing.T) {
+	withConfig(t, "[default]\nmfa_serial = arn:aws:iam::1:mfa/a\n[profile short]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = default\nduration_seconds = 100\n"+
+		"[profile long]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = default\nduration_seconds = 43201\n[profile ok]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = default\nduration_seconds = 43200\n")
+	for _, name := range []string{"short", "long"} {
+		if _, err := Chain(context.Background(), name); err == nil || !strings.Contains(err.Error(), "a role session lasts 900 to 43200 seconds") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := Chain(context.Background(), "ok"); err != nil {
+		t.Errorf("43200 s: %v", err)
+	}
+}
+
+func TestStampChangesWithTheFile(t *testing.T) {
+	withConfig(t, "[default]\n")
+	before := Stamp()
+	if Stamp() != before {
+		t.Fatal("stamp changed without a change")
+	}
+	if err := os.WriteFile(os.Getenv("AWS_CONFIG_FILE"), []byte("[default]\n[profile new]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if Stamp() == before {
+		t.Fatal("stamp did not change with the file")
+	}
+}
+
+func TestIsolatedConfig(t *testing.T) {
+	withConfig(t, `# mine
+[default]
+region = eu-west-1
+aws_access_key_id = AKIAEXAMPLEEXAMPLE12
+credential_process = /bin/keys
+
+[profile prod]
+role_arn = arn:aws:iam::2:role/admin
+source_profile = default
+region = us-east-2
+output = text
+s3 =
+  max_concurrent_requests = 3
+sso_start_url = https://x
+mfa_serial = arn:aws:iam::1:mfa/a
+
+[sso-session corp]
+sso_region = us-east-1
+`)
+	got, err := IsolatedConfig("prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(got)
+	def := text[strings.Index(text, "[default]"):strings.Index(text, "# mine")]
+	if want := "[default]\nregion = us-east-2\noutput = text\ns3 =\n  max_concurrent_requests = 3\n\n"; def != want {
+		t.Errorf("default section:\n%q\nwant\n%q", def, want)
+	}
+	for _, gone := range []string{"AKIAEXAMPLE", "/bin/keys", "region = eu-west-1"} {
+		if strings.Contains(text, gone) {
+			t.Errorf("%q survived:\n%s", gone, text)
+		}
+	}
+	for _, kept := range []string{"[profile prod]\nrole_arn = arn:aws:iam::2:role/admin", "[sso-session corp]\nsso_region = us-east-1"} {
+		if !strings.Contains(text, kept) {
+			t.Errorf("%q lost:\n%s", kept, text)
 		}
 	}
 }

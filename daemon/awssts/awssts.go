@@ -242,6 +242,12 @@ func (c *Client) AssumeRole(ctx context.Context, req AssumeRoleRequest) (Credent
 				"AWS refused to let profile "+req.Profile.Name+" assume "+role.ARN+": "+apiErr.ErrorMessage(),
 				"the role's trust policy must allow the IAM user (with MFA), with the external_id the profile sets")
 		}
+		if errors.As(err, &apiErr) && strings.Contains(apiErr.ErrorMessage(), "MaxSessionDuration") {
+			return Credentials{}, ipc.NewError(ipc.KindBadRequest,
+				fmt.Sprintf("duration_seconds = %d in profile %s is longer than role %s allows: %s",
+					int(req.Profile.SessionDuration/time.Second), req.Profile.Name, role.ARN, apiErr.ErrorMessage()),
+				"lower duration_seconds in "+awsconfig.ConfigFile()+" to the role's maximum session duration (IAM console → Roles), or remove it for one hour")
+		}
 		return Credentials{}, advise(err, SessionTokenRequest{Profile: req.Profile, Keys: keystore.Keys{AccessKeyID: req.Caller.AccessKeyID}}, timeout, time.Now())
 	}
 	return fromSDK(out.Credentials)

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"time"
 
@@ -25,6 +26,9 @@ const (
 type roleInfo struct {
 	root string // the IAM user's profile at the root of its chain
 	arn  string
+	// broken is why the profile cannot be used (a chain that loops, a
+	// duration out of range…); root and arn are then empty.
+	broken error
 }
 
 // roleEntry is a role session, or the last failure to get one.
@@ -61,29 +65,66 @@ func (m *Manager) poke() {
 	}
 }
 
-// Refresh re-reads which profiles of the config file are roles, and which
-// IAM user each is built on. Profiles that cannot be resolved are left out.
-func (m *Manager) Refresh(ctx context.Context) {
+// Refresh re-reads the config file if it changed since the last Refresh
+// (a stat tells), and reports whether it did: which profiles there are,
+// which are roles, and which IAM user each is built on. A role profile that
+// cannot be resolved is kept with its error, for status and for clients.
+func (m *Manager) Refresh(ctx context.Context) bool {
+	stamp := awsconfig.Stamp()
+	m.mu.RLock()
+	same := stamp == m.configStamp
+	m.mu.RUnlock()
+	if same {
+		return false
+	}
 	names, err := awsconfig.Names()
 	if err != nil {
 		m.opts.Logger.Warn("could not list profiles", "error", err.Error())
-		return
+		return false
 	}
 	info := map[string]roleInfo{}
+	known := map[string]bool{}
 	for _, name := range names {
+		known[name] = true
 		chain, err := awsconfig.Chain(ctx, name)
-		if err != nil || len(chain) < 2 {
-			continue
+		switch {
+		case err != nil && awsconfig.IsRole(name):
+			info[name] = roleInfo{broken: err}
+		case err == nil && len(chain) >= 2:
+			info[name] = roleInfo{root: chain[0].Name, arn: chain[len(chain)-1].Role.ARN}
 		}
-		info[name] = roleInfo{root: chain[0].Name, arn: chain[len(chain)-1].Role.ARN}
 	}
 	m.mu.Lock()
-	m.roleInfo, m.names = info, names
+	m.roleInfo, m.names, m.known, m.configStamp = info, names, known, stamp
 	m.mu.Unlock()
+	return true
 }
 
-// rootOf returns the IAM user's profile that profile is built on.
-func (m *Manager) rootOf(profile string) string {
+// Known reports whether the config file defines profile, as of the last
+// Refresh. "default" is always known: it needs no section, as in the CLI.
+func (m *Manager) Known(profile string) bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return profile == "default" || m.known[profile]
+}
+
+// RolesOf returns the role profiles built on the IAM user's profile root,
+// sorted.
+func (m *Manager) RolesOf(root string) []string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	var roles []string
+	for name, info := range m.roleInfo {
+		if info.broken == nil && info.root == root {
+			roles = append(roles, name)
+		}
+	}
+	slices.Sort(roles)
+	return roles
+}
+
+// RootOf returns the IAM user's profile that profile is built on.
+func (m *Manager) RootOf(profile string) string {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	if info, ok := m.roleInfo[profile]; ok {
@@ -101,7 +142,9 @@ func (m *Manager) Maintain(ctx context.Context) {
 	m.mu.RLock()
 	roots := map[string]bool{}
 	for _, info := range m.roleInfo {
-		roots[info.root] = true
+		if info.broken == nil {
+			roots[info.root] = true
+		}
 	}
 	m.mu.RUnlock()
 	for root := range roots {
@@ -231,6 +274,10 @@ func (m *Manager) roleError(profile string) string {
 // roleStatus reports on a role profile. Called with m.mu held.
 func (m *Manager) roleStatus(name string, info roleInfo, now time.Time) ipc.ProfileStatus {
 	st := ipc.ProfileStatus{Name: name, Source: info.root, RoleARN: info.arn, State: ipc.StateLocked}
+	if info.broken != nil {
+		st.LastError = info.broken.Error()
+		return st
+	}
 	e := m.sessions[info.root]
 	if e == nil || !e.unlocked || !now.Before(e.session.Expiration) {
 		return st

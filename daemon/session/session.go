@@ -92,6 +92,9 @@ type Manager struct {
 	roles    map[string]*roleEntry // by role profile
 	roleInfo map[string]roleInfo   // by role profile, from the config file
 	names    []string              // every profile of the config file
+	known    map[string]bool       // the same, as a set
+	// configStamp is awsconfig.Stamp as of the last Refresh.
+	configStamp string
 	wake     chan struct{}         // asks the maintainer to run now
 }
 
@@ -123,7 +126,7 @@ func New(opts Options) *Manager {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Manager{opts: opts, sessions: map[string]*entry{}, usedCodes: map[string]time.Time{}, inflight: map[string]*flight{},
-		attempts: unlockBurst, attemptsAt: opts.Now(), roles: map[string]*roleEntry{}, roleInfo: map[string]roleInfo{},
+		attempts: unlockBurst, attemptsAt: opts.Now(), roles: map[string]*roleEntry{}, roleInfo: map[string]roleInfo{}, known: map[string]bool{},
 		wake: make(chan struct{}, 1)}
 }
 
@@ -318,10 +321,14 @@ func (m *Manager) claimCode(serial, code string) bool {
 	return true
 }
 
-// failed records err as profile's last error and returns it.
+// failed records err as profile's last error, for status, and returns it.
+// A profile the config file does not define gets no record.
 func (m *Manager) failed(profile string, err error) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if profile != "default" && !m.known[profile] {
+		return err
+	}
 	e := m.sessions[profile]
 	if e == nil {
 		e = &entry{}
@@ -334,7 +341,7 @@ func (m *Manager) failed(profile string, err error) error {
 // Lock forgets the MFA session profile is built on, with its roles, in
 // memory and in the cache, and reports whether it was live.
 func (m *Manager) Lock(profile string) (bool, error) {
-	profile = m.rootOf(profile)
+	profile = m.RootOf(profile)
 	m.mu.Lock()
 	m.dropRolesOf(profile)
 	was := false
@@ -380,6 +387,9 @@ func (m *Manager) Credentials(profile string) (Session, error) {
 	root := profile
 	info, isRole := m.roleInfo[profile]
 	if isRole {
+		if info.broken != nil {
+			return Session{}, info.broken
+		}
 		root = info.root
 	}
 	e := m.sessions[root]
@@ -414,15 +424,13 @@ func (m *Manager) Expirations() map[string]time.Time {
 	return out
 }
 
-// Status reports on the given profiles, those of the config file as of the
-// last Refresh, and every other one the manager has seen, sorted by name.
+// Status reports on the given profiles and those of the config file as of
+// the last Refresh, sorted by name: a name mistyped in a command, or a
+// profile since deleted from the file, is not listed.
 func (m *Manager) Status(profiles ...string) []ipc.ProfileStatus {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	names := slices.Clone(profiles)
-	for name := range m.sessions {
-		names = append(names, name)
-	}
 	names = append(names, m.names...)
 	slices.Sort(names)
 	names = slices.Compact(names)

@@ -90,6 +90,9 @@ type Role struct {
 	RequireMFA bool
 	// Deny refuses every caller, as a trust policy that names someone else.
 	Deny bool
+	// MaxSessionDuration is the longest session the role grants; zero
+	// means one hour, as IAM's default.
+	MaxSessionDuration time.Duration
 }
 
 // Fault is a way for the fake STS to fail.
@@ -474,6 +477,14 @@ func (s *Server) assumeRole(w http.ResponseWriter, r *http.Request, form url.Val
 			return
 		}
 		duration = time.Duration(n) * time.Second
+	}
+	maxDuration := role.MaxSessionDuration
+	if maxDuration == 0 {
+		maxDuration = time.Hour
+	}
+	if duration > maxDuration {
+		writeError(w, &apiError{400, "Sender", "ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."})
+		return
 	}
 	s.mu.Lock()
 	if s.lifetime > 0 {
