@@ -95,7 +95,7 @@ type Manager struct {
 	known    map[string]bool       // the same, as a set
 	// configStamp is awsconfig.Stamp as of the last Refresh.
 	configStamp string
-	wake     chan struct{}         // asks the maintainer to run now
+	wake        chan struct{} // asks the maintainer to run now
 }
 
 type entry struct {
