@@ -70,6 +70,7 @@ Getting started:
 		newAddCmd(), newListCmd(), newRemoveCmd(),
 		newServeCmd(), newUnlockCmd(), newLockCmd(), newStatusCmd(), newEnvCmd(), newExecCmd(), newShellInitCmd(), newImportCmd(), newDoctorCmd(), newServiceCmd(), newInitCmd(),
 	)
+	completeProfiles(root)
 	return root
 }
 
