@@ -434,15 +434,12 @@ func TestDoctorAgreesWithTheCLI(t *testing.T) {
 		got := whoAmI(t, shell, cliV1...)
 		_, mfa := w.lastCaller()
 		cliRight := strings.HasPrefix(got, c.picked) && mfa
-		doctor := w.mfad("", nil, "doctor")
-		{
-			cmd := exec.Command(mfadBin, "doctor")
-			cmd.Env = append(shell, "MFAD_FILE_PASSPHRASE=test passphrase")
-			out, err := cmd.CombinedOutput()
-			doctor = result{stdout: string(out)}
-			if err != nil {
-				doctor.exit = 1
-			}
+		cmd := exec.Command(mfadBin, "doctor")
+		cmd.Env = append(shell, "MFAD_FILE_PASSPHRASE=test passphrase")
+		out, err := cmd.CombinedOutput()
+		doctor := result{stdout: string(out)}
+		if err != nil {
+			doctor.exit = 1
 		}
 		if cliRight != (doctor.exit == 0) {
 			t.Errorf("%s: the AWS CLI got %q (MFA session: %v), picked %s…; doctor disagrees (exit %d):\n%s", c.name, got, mfa, c.picked, doctor.exit, doctor.stdout)
@@ -450,6 +447,17 @@ func TestDoctorAgreesWithTheCLI(t *testing.T) {
 		}
 		if !cliRight && !strings.Contains(doctor.stdout, c.says) {
 			t.Errorf("%s: doctor does not say %q:\n%s", c.name, c.says, doctor.stdout)
+		}
+		// status warns of the same, on stderr.
+		status := exec.Command(mfadBin, "status")
+		status.Env = shell
+		var stderr strings.Builder
+		status.Stderr = &stderr
+		if err := status.Run(); err != nil {
+			t.Fatalf("%s: status: %v", c.name, err)
+		}
+		if warned := strings.Contains(stderr.String(), "mfad: warning: "); warned == cliRight || (warned && !strings.Contains(stderr.String(), c.says)) {
+			t.Errorf("%s: the CLI got the picked identity: %v; status warns:\n%s", c.name, cliRight, stderr.String())
 		}
 	}
 }

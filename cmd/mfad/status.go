@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"text/tabwriter"
 	"time"
 
@@ -16,6 +17,12 @@ func newStatusCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show whether each profile is locked or unlocked",
+		Long: `Show the daemon's endpoint, each profile of the config file with the IAM
+user it is built on, its state and expiry, and counts of what the daemon
+served. When this shell's AWS tools would not get mfad's credentials for
+the profile it picks (AWS_PROFILE naming no profile or a role the SDK
+cannot assume, keys or SSO first in the chain…), it says so on stderr;
+` + "`mfad doctor`" + ` says how to fix it.`,
 		Example: `  mfad status
   mfad status --json | jq '.profiles[] | select(.state == "unlocked") | .name'`,
 		Args: exactArgs(),
@@ -58,9 +65,26 @@ func newStatusCmd() *cobra.Command {
 					fmt.Fprintf(out, "\n%s: last unlock failed: %s\n", p.Name, p.LastError)
 				}
 			}
+			warnAboutShell(cmd.ErrOrStderr(), st)
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the status as JSON")
 	return cmd
+}
+
+// warnAboutShell names, on w, what would keep this shell's AWS tools from
+// the credentials mfad serves, as doctor finds it.
+func warnAboutShell(w io.Writer, st *ipc.Status) {
+	shell := readShell(st)
+	n := 0
+	for _, f := range shell.findings {
+		if f.problem {
+			fmt.Fprintf(w, "mfad: warning: %s\n", f.what)
+			n++
+		}
+	}
+	if n > 0 {
+		fmt.Fprintln(w, "hint: `mfad doctor` says how to fix it")
+	}
 }
