@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/mfad/mfad/imds"
 	"io"
 	"net/http"
 	"sync"
@@ -75,9 +76,11 @@ func TestLoadWhileLockingAndUnlocking(t *testing.T) {
 				resp.Body.Close()
 				var doc struct{ Code, AccessKeyId, SecretAccessKey, Token, Expiration, Message string }
 				switch {
-				case resp.StatusCode != 200 || json.Unmarshal(body, &doc) != nil:
+				case json.Unmarshal(body, &doc) != nil || (resp.StatusCode != 200) != (doc.Code != "Success"):
+					// An error document comes with an error status
+					// (imds.UnavailableStatus) for a client like this one.
 					fail("malformed answer %d %q", resp.StatusCode, body)
-				case doc.Code == "MFASessionLocked":
+				case doc.Code == "MFASessionLocked" && resp.StatusCode == imds.UnavailableStatus:
 					locked.Add(1)
 					if doc.AccessKeyId != "" || doc.Token != "" {
 						fail("locked answer with credentials")

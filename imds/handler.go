@@ -288,18 +288,38 @@ func (h *Handler) credentials(extended bool) http.HandlerFunc {
 				unavailable = &UnavailableError{Code: "InternalError", Message: err.Error()}
 			}
 			h.count.unavailable.Add(1)
-			// 200, as EC2 answers for a role it cannot assume: clients
-			// then read the body, and Go's SDK shows Code and Message.
-			writeJSON(w, credentialDocument{
+			body, _ := json.Marshal(credentialDocument{
 				Code:        unavailable.Code,
 				Message:     unavailable.Message,
 				LastUpdated: h.opts.Now().UTC().Format(timeLayout),
 			})
+			writeBody(w, unavailableStatus(r), textPlain, body)
 			return
 		}
 		h.count.credentialsServed.Add(1)
 		writeBody(w, http.StatusOK, textPlain, h.document(creds, extended, id.AccountID))
 	}
+}
+
+// UnavailableStatus is the status of a credential document that reports an
+// error, for every client but aws-sdk-go-v2. A 200 with a Code other than
+// Success, as EC2 answers for a role it cannot assume, is read by
+// aws-sdk-go-v2 alone; the AWS SDK for JavaScript v2 takes it for
+// credentials, fails on the missing expiry inside a callback and never
+// calls back (a program hangs). With a 404, which every SDK takes as "no
+// role here", each one fails at once, caches nothing and asks again on its
+// next call.
+const UnavailableStatus = http.StatusUnauthorized
+
+// unavailableStatus is the status for r's client of a document that
+// reports an error: 200 for aws-sdk-go-v2, which shows Code and Message
+// to the user (and tells itself by its User-Agent), UnavailableStatus for
+// the rest.
+func unavailableStatus(r *http.Request) int {
+	if strings.HasPrefix(r.Header.Get("User-Agent"), "aws-sdk-go-v2/") {
+		return http.StatusOK
+	}
+	return UnavailableStatus
 }
 
 // cachedDocument is a credential document already encoded, for the

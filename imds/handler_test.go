@@ -250,28 +250,43 @@ func TestNoRegionNoRegionPaths(t *testing.T) {
 	}
 }
 
+// TestUnavailableCredentials: a document that reports an error is a 200
+// for aws-sdk-go-v2, which shows Code and Message, and a 404 for every
+// other client (the AWS SDK for JavaScript v2 hangs on a 200 without keys).
 func TestUnavailableCredentials(t *testing.T) {
 	src := unlockedSource()
 	src.err = &UnavailableError{Code: "MFASessionLocked", Message: "run `mfad unlock`"}
 	h := newTestHandler(src, Options{})
 	tok := token(t, h)
-	w := serve(h, newRequest(http.MethodGet, "/latest/meta-data/iam/security-credentials/default", map[string]string{TokenHeader: tok}))
-	if w.Code != 200 {
-		t.Fatalf("status %d", w.Code)
-	}
-	var doc map[string]string
-	if err := json.Unmarshal(w.Body.Bytes(), &doc); err != nil {
-		t.Fatal(err)
-	}
-	if doc["Code"] != "MFASessionLocked" || doc["Message"] != "run `mfad unlock`" {
-		t.Errorf("document %v", doc)
-	}
-	for _, k := range []string{"AccessKeyId", "SecretAccessKey", "Token", "Expiration"} {
-		if _, ok := doc[k]; ok {
-			t.Errorf("locked document carries %s", k)
+	for _, tc := range []struct {
+		userAgent string
+		status    int
+	}{
+		{"aws-sdk-go-v2/1.48.0 ua/2.1 os/linux lang/go#1.26 md/GOOS#linux", 200},
+		{"", 404}, // the AWS SDKs for JavaScript send none
+		{"aws-sdk-go/1.55.8 (go1.26; linux; amd64)", 404},
+		{"Botocore/1.43.11 ua/2.1 os/linux", 404},
+		{"aws-cli/2.9.19 Python/3.11", 404},
+		{"curl/8.0 aws-sdk-go-v2/1.0", 404},
+	} {
+		w := serve(h, newRequest(http.MethodGet, "/latest/meta-data/iam/security-credentials/default", map[string]string{TokenHeader: tok, "User-Agent": tc.userAgent}))
+		if w.Code != tc.status {
+			t.Errorf("%q: status %d, want %d", tc.userAgent, w.Code, tc.status)
+		}
+		var doc map[string]string
+		if err := json.Unmarshal(w.Body.Bytes(), &doc); err != nil {
+			t.Fatal(err)
+		}
+		if doc["Code"] != "MFASessionLocked" || doc["Message"] != "run `mfad unlock`" {
+			t.Errorf("document %v", doc)
+		}
+		for _, k := range []string{"AccessKeyId", "SecretAccessKey", "Token", "Expiration"} {
+			if _, ok := doc[k]; ok {
+				t.Errorf("locked document carries %s", k)
+			}
 		}
 	}
-	if s := h.Stats(); s.Unavailable != 1 || s.CredentialsServed != 0 {
+	if s := h.Stats(); s.Unavailable != 6 || s.CredentialsServed != 0 {
 		t.Errorf("stats %+v", s)
 	}
 }

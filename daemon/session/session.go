@@ -365,6 +365,9 @@ type LockedError struct {
 	Source string
 	// Expired is when the last session ended, if it ended by expiring.
 	Expired time.Time
+	// Ending says that the session has not quite ended: it is in its last
+	// minute, which is not served (LastServed).
+	Ending bool
 }
 
 func (e *LockedError) Error() string {
@@ -373,14 +376,25 @@ func (e *LockedError) Error() string {
 		who += " (through " + e.Source + ")"
 	}
 	if !e.Expired.IsZero() {
+		if e.Ending {
+			return fmt.Sprintf("the MFA session of %s ends at %s, in less than a minute", who, e.Expired.Local().Format(time.DateTime))
+		}
 		return fmt.Sprintf("the MFA session of %s expired at %s", who, e.Expired.Local().Format(time.DateTime))
 	}
 	return fmt.Sprintf("the MFA session of %s is locked", who)
 }
 
+// LastServed is how long before its end a session is no longer handed out:
+// its last minute counts as ended. The AWS SDK for JavaScript v2, handed
+// credentials within 15 seconds of their end, tries to extend them, fails
+// inside a callback and never calls back; no client can use a session's
+// last seconds for anything but a failed call.
+const LastServed = time.Minute
+
 // Credentials returns profile's live session, or a *LockedError. Expiry is
 // judged by the wall clock at each call, so a laptop that slept past it
-// wakes up locked.
+// wakes up locked. A session in its last minute (LastServed) counts as
+// ended.
 func (m *Manager) Credentials(profile string) (Session, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
@@ -397,13 +411,13 @@ func (m *Manager) Credentials(profile string) (Session, error) {
 		return Session{}, &LockedError{Profile: profile, Source: root}
 	}
 	now := m.opts.Now()
-	if !now.Before(e.session.Expiration) {
-		return Session{}, &LockedError{Profile: profile, Source: root, Expired: e.session.Expiration}
+	if !now.Add(LastServed).Before(e.session.Expiration) {
+		return Session{}, &LockedError{Profile: profile, Source: root, Expired: e.session.Expiration, Ending: now.Before(e.session.Expiration)}
 	}
 	if !isRole {
 		return e.session, nil
 	}
-	if r := m.roles[profile]; r != nil && now.Before(r.session.Expiration) {
+	if r := m.roles[profile]; r != nil && now.Add(LastServed).Before(r.session.Expiration) {
 		return r.session, nil
 	}
 	m.poke()

@@ -247,3 +247,24 @@ func TestConcurrentUnlocksShareOneCall(t *testing.T) {
 		t.Fatalf("STS saw %d calls, want 1", n)
 	}
 }
+
+// TestLastMinuteNotServed: in its last minute a session is not handed out
+// (the AWS SDK for JavaScript v2 hangs on credentials that end within 15
+// seconds), and the error says it is ending, not that it has ended.
+func TestLastMinuteNotServed(t *testing.T) {
+	f := setup(t)
+	creds, err := f.m.Unlock(context.Background(), "default", secret.New(f.user.Code(time.Now())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.add(time.Until(creds.Expiration) - LastServed - time.Second)
+	if _, err := f.m.Credentials("default"); err != nil {
+		t.Fatalf("61 s before the end: %v", err)
+	}
+	f.clock.add(2 * time.Second)
+	_, err = f.m.Credentials("default")
+	var locked *LockedError
+	if !errors.As(err, &locked) || !strings.Contains(err.Error(), "ends at") || !strings.Contains(err.Error(), "in less than a minute") {
+		t.Fatalf("59 s before the end: %v", err)
+	}
+}
