@@ -35,6 +35,9 @@ type autoUnlock struct {
 
 	mu   sync.Mutex
 	last map[string]time.Time // profile -> last run
+
+	// onUnlock, if set, is called after an unlock.
+	onUnlock func()
 }
 
 func newAutoUnlock(sessions *session.Manager, n *notices, logger *slog.Logger) *autoUnlock {
@@ -70,6 +73,9 @@ func (a *autoUnlock) run(profile string) {
 		return
 	}
 	a.logger.Info("unlocked by mfa_process", "profile", profile)
+	if a.onUnlock != nil {
+		a.onUnlock()
+	}
 }
 
 // runMFAProcess runs command in the user's shell and returns the code it

@@ -137,9 +137,12 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("failed to write the container endpoint's token: %w", err)
 	}
 	defer os.Remove(tokenFile)
+	prompt := &promptFile{path: filepath.Join(stateDir, PromptFile), served: cfg.Profile, warnBefore: cfg.WarnBefore}
+	defer prompt.remove()
+	source.auto.onUnlock = func() { prompt.update(sessions, time.Now()) }
 
 	endpoint := "http://" + tcp.Addr().String() + "/"
-	ctl := &controller{cfg: cfg, sessions: sessions, imds: imdsHandler, served: served, endpoint: endpoint,
+	ctl := &controller{cfg: cfg, sessions: sessions, imds: imdsHandler, served: served, endpoint: endpoint, prompt: prompt,
 		containerEndpoint: strings.TrimSuffix(endpoint, "/") + imds.ContainerPathPrefix, containerTokenFile: tokenFile}
 	imdsServer := &http.Server{
 		Handler:           sameUserOnly(imdsHandler, cfg.Logger, &ctl.refusedOtherUser),
@@ -155,7 +158,8 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	ipcServer := ipc.NewServer(ctl, cfg.Logger)
 
-	go maintain(ctx, notes, sessions, ctl.refresh, 30*time.Second)
+	prompt.update(sessions, time.Now())
+	go maintain(ctx, notes, sessions, ctl.refresh, prompt, 30*time.Second)
 	failed := make(chan error, 2)
 	go func() { failed <- imdsServer.Serve(tcp) }()
 	go func() { failed <- ipcServer.Serve(sock) }()
@@ -291,21 +295,25 @@ func (c *credentialSource) credentials(ctx context.Context, profile string) (imd
 	}, nil
 }
 
-// maintain keeps the sessions: every interval, and whenever a request
-// found a role session missing, it assumes the roles that need it and
-// checks how close each MFA session is to its end. It makes every STS call
-// that no user command asked for, so none is made on a request's path.
-func maintain(ctx context.Context, n *notices, sessions *session.Manager, refresh func(context.Context), interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
+// maintain keeps the sessions: every interval, whenever a request found a
+// role session missing, and when the prompt file's text is due to change,
+// it assumes the roles that need it, checks how close each MFA session is
+// to its end, and rewrites the prompt file. It makes every STS call that no
+// user command asked for, so none is made on a request's path.
+func maintain(ctx context.Context, n *notices, sessions *session.Manager, refresh func(context.Context), prompt *promptFile, interval time.Duration) {
 	for {
 		refresh(ctx)
 		sessions.Maintain(ctx)
-		n.checkExpiry(time.Now(), sessions.Expirations())
+		now := time.Now()
+		n.checkExpiry(now, sessions.Expirations())
+		wait := interval
+		if next := prompt.update(sessions, now); !next.IsZero() && next.Sub(now) < wait {
+			wait = next.Sub(now) + 10*time.Millisecond
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-time.After(wait):
 		case <-sessions.Wake():
 		}
 	}
@@ -317,6 +325,7 @@ type controller struct {
 	sessions *session.Manager
 	imds     *imds.Handler
 	served   *servedProfile
+	prompt   *promptFile
 	endpoint string
 	// containerEndpoint is the container endpoint's URL, less the profile.
 	containerEndpoint  string
@@ -345,6 +354,9 @@ func (c *controller) refresh(ctx context.Context) {
 	if c.sessions.Refresh(ctx) {
 		if p, err := awsconfig.Load(ctx, c.served.name); err == nil {
 			c.served.setProfile(p)
+		}
+		if c.prompt != nil {
+			c.prompt.update(c.sessions, time.Now())
 		}
 	}
 }
@@ -378,6 +390,7 @@ func (c *controller) Unlock(ctx context.Context, req ipc.UnlockRequest) (ipc.Unl
 		c.cfg.Logger.Warn("unlock failed", "profile", profile, "error", err.Error())
 		return ipc.UnlockResponse{}, err
 	}
+	c.prompt.update(c.sessions, time.Now())
 	debug.FreeOSMemory() // the STS round trip's garbage, as after start-up
 	c.cfg.Logger.Info("unlocked", "profile", profile, "session_key", secret.MaskKeyID(creds.AccessKeyID),
 		"expires", creds.Expiration.Format(time.RFC3339))
@@ -398,6 +411,7 @@ func (c *controller) Lock(ctx context.Context, req ipc.LockRequest) (ipc.LockRes
 	root := c.sessions.RootOf(profile)
 	roles := c.sessions.RolesOf(root)
 	was, err := c.sessions.Lock(profile)
+	c.prompt.update(c.sessions, time.Now())
 	c.cfg.Logger.Info("locked", "profile", root, "roles", roles, "had_session", was)
 	if err != nil {
 		// Locked in memory; the kept copy would come back at restart.

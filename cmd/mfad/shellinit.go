@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -12,11 +13,21 @@ import (
 func newShellInitCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "shell-init bash|zsh|fish",
-		Short: "Print the line for a shell's start-up file",
-		Long: `Print shell code that points AWS tools at mfad, for the shell's start-up
-file. It uses the running daemon's endpoint, or the default one
+		Short: "Print the lines for a shell's start-up file",
+		Long: `Print shell code for the shell's start-up file. It points AWS tools at
+mfad: the running daemon's endpoint, or the default one
 (http://` + daemon.DefaultListen + `/) when the daemon is not running yet, as at
-login before the service has started.`,
+login before the service has started.
+
+It also installs a prompt hook that prints one line before the prompt when
+the profile this shell uses (MFAD_PROFILE in an ` + "`mfad exec`" + ` shell,
+else AWS_PROFILE, else the one the container endpoint serves it, else the
+one the daemon serves) becomes locked, enters its last minutes (the
+daemon's --warn-before), has ended, cannot be used, or when the daemon
+stops. It says each thing once, and nothing while all is well. The hook
+reads a small file the daemon keeps in its private runtime directory: no
+program runs and nothing asks the daemon at a prompt. MFAD_PROMPT_HOOK=off
+silences it.`,
 		Example: `  echo 'eval "$(mfad shell-init bash)"' >> ~/.bashrc
   echo 'eval "$(mfad shell-init zsh)"' >> ~/.zshrc
   echo 'mfad shell-init fish | source' >> ~/.config/fish/config.fish`,
@@ -27,12 +38,20 @@ login before the service has started.`,
 			if st, err := (&ipc.Client{}).Status(cmd.Context()); err == nil {
 				endpoint = st.IMDSEndpoint
 			}
+			promptFile := filepath.Join(filepath.Dir(ipc.DefaultSocketPath()), daemon.PromptFile)
 			out := cmd.OutOrStdout()
 			switch args[0] {
 			case "bash", "zsh", "sh":
 				fmt.Fprintf(out, "export AWS_EC2_METADATA_SERVICE_ENDPOINT=%s\n", shellQuote(endpoint))
+				fmt.Fprintf(out, "__mfad_prompt_file=%s\n%s", shellQuote(promptFile), posixPromptHook)
+				if args[0] == "zsh" {
+					fmt.Fprint(out, "autoload -Uz add-zsh-hook && add-zsh-hook precmd __mfad_prompt\n")
+				} else {
+					fmt.Fprint(out, bashPromptHookInstall)
+				}
 			case "fish":
 				fmt.Fprintf(out, "set -gx AWS_EC2_METADATA_SERVICE_ENDPOINT %s\n", fishQuote(endpoint))
+				fmt.Fprintf(out, "set -g __mfad_prompt_file %s\n%s", fishQuote(promptFile), fishPromptHook)
 			default:
 				return &usageError{err: fmt.Errorf("unknown shell %q: mfad knows bash, zsh and fish", args[0]), cmd: cmd.CommandPath()}
 			}
@@ -40,3 +59,73 @@ login before the service has started.`,
 		},
 	}
 }
+
+// posixPromptHook is the prompt hook for bash and zsh. It finds the line of
+// the profile this shell uses in the daemon's prompt file (with read, a
+// builtin: no program runs) and prints its text when it changed since the
+// last prompt, unless it is "ok". A profile mfad does not know is none of
+// its business: nothing is printed.
+const posixPromptHook = `__mfad_prompt() {
+  [ "${MFAD_PROMPT_HOOK:-}" = off ] && return 0
+  local want="${MFAD_PROFILE:-${AWS_PROFILE:-}}" line="" name state text
+  if [ -z "$want" ] && [ -n "${AWS_CONTAINER_CREDENTIALS_FULL_URI:-}" ]; then
+    want="${AWS_CONTAINER_CREDENTIALS_FULL_URI##*/profiles/}"
+  fi
+  if [ -r "$__mfad_prompt_file" ]; then
+    while IFS=' ' read -r name state text; do
+      if [ "$name" = @served ]; then
+        [ -z "$want" ] && want="$state"
+      elif [ "$name" = "$want" ]; then
+        line="$state $text"
+        break
+      fi
+    done < "$__mfad_prompt_file"
+  elif [ -n "${__mfad_prompt_last:-}" ]; then
+    line="gone mfad: the daemon is not running; start it with mfad service start, or mfad serve in a terminal"
+  fi
+  [ "$line" = "${__mfad_prompt_last:-}" ] && return 0
+  __mfad_prompt_last="$line"
+  case "$line" in
+    ""|ok\ *) ;;
+    *) printf '%s\n' "${line#* }" >&2 ;;
+  esac
+  return 0
+}
+`
+
+const bashPromptHookInstall = `case ";${PROMPT_COMMAND:-};" in
+  *";__mfad_prompt;"*) ;;
+  *) PROMPT_COMMAND="__mfad_prompt${PROMPT_COMMAND:+;$PROMPT_COMMAND}" ;;
+esac
+`
+
+// fishPromptHook is the same hook for fish, on its fish_prompt event.
+const fishPromptHook = `function __mfad_prompt --on-event fish_prompt
+    test "$MFAD_PROMPT_HOOK" = off; and return 0
+    set -l want $MFAD_PROFILE
+    test -z "$want"; and set want $AWS_PROFILE
+    if test -z "$want"; and set -q AWS_CONTAINER_CREDENTIALS_FULL_URI
+        set want (string replace -r '.*/profiles/' '' -- $AWS_CONTAINER_CREDENTIALS_FULL_URI)
+    end
+    set -l line ""
+    if test -r "$__mfad_prompt_file"
+        while read -l name state text
+            if test "$name" = @served
+                test -z "$want"; and set want $state
+            else if test "$name" = "$want"
+                set line "$state $text"
+                break
+            end
+        end < $__mfad_prompt_file
+    else if test -n "$__mfad_prompt_last"
+        set line "gone mfad: the daemon is not running; start it with mfad service start, or mfad serve in a terminal"
+    end
+    test "$line" = "$__mfad_prompt_last"; and return 0
+    set -g __mfad_prompt_last $line
+    switch "$line"
+        case '' 'ok *'
+        case '*'
+            echo (string split -m1 ' ' -- $line)[2] >&2
+    end
+end
+`

@@ -31,8 +31,14 @@ type terminal struct {
 
 func (w *world) inTerminal(env []string, args ...string) *terminal {
 	w.t.Helper()
-	cmd := exec.Command(mfadBin, args...)
-	cmd.Env = append(append([]string{}, w.env...), env...)
+	return w.startTerminal(append(append([]string{}, w.env...), env...), append([]string{mfadBin}, args...)...)
+}
+
+// startTerminal runs argv with env on a pseudo-terminal.
+func (w *world) startTerminal(env []string, argv ...string) *terminal {
+	w.t.Helper()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = env
 	tty, err := pty.Start(cmd)
 	if err != nil {
 		w.t.Fatal(err)
