@@ -348,8 +348,8 @@ type compatRow struct {
 	// lockedTook is how long the client took to fail while locked,
 	// start-up included.
 	lockedTook time.Duration
-	nearEnd         string // with 10 minutes of session left
-	expired         string // after the session ended
+	nearEnd    string // with 10 minutes of session left
+	expired    string // after the session ended
 }
 
 // got reports whether r carries exactly the session credentials c.
