@@ -58,24 +58,39 @@ func (a *autoUnlock) trigger(profile string, now time.Time) {
 func (a *autoUnlock) run(profile string) {
 	ctx, cancel := context.WithTimeout(context.Background(), mfaProcessTimeout)
 	defer cancel()
-	p, err := awsconfig.Load(ctx, profile)
-	if err != nil || p.MFAProcess == "" {
-		return
+	if err := a.unlockNow(ctx, profile); err != nil && !errors.Is(err, errNoMFAProcess) {
+		a.notices.show("AWS unlock failed", fmt.Sprintf("mfa_process of profile %s: %v. Run `mfad unlock`.", profile, err))
+	}
+}
+
+// errNoMFAProcess is unlockNow's answer for a profile without mfa_process.
+var errNoMFAProcess = errors.New("no mfa_process")
+
+// unlockNow unlocks profile with a code from its mfa_process (its IAM
+// user's, or the nearest role's), now.
+func (a *autoUnlock) unlockNow(ctx context.Context, profile string) error {
+	chain, err := awsconfig.Chain(ctx, profile)
+	if err != nil {
+		return err
+	}
+	command := awsconfig.MFAProcess(chain)
+	if command == "" {
+		return errNoMFAProcess
 	}
 	a.logger.Info("running mfa_process to unlock", "profile", profile)
-	code, err := runMFAProcess(ctx, p.MFAProcess)
+	code, err := runMFAProcess(ctx, command)
 	if err == nil {
 		_, err = a.sessions.Unlock(ctx, profile, code)
 	}
 	if err != nil {
 		a.logger.Warn("mfa_process could not unlock", "profile", profile, "error", err.Error())
-		a.notices.show("AWS unlock failed", fmt.Sprintf("mfa_process of profile %s: %v. Run `mfad unlock`.", profile, err))
-		return
+		return err
 	}
 	a.logger.Info("unlocked by mfa_process", "profile", profile)
 	if a.onUnlock != nil {
 		a.onUnlock()
 	}
+	return nil
 }
 
 // runMFAProcess runs command in the user's shell and returns the code it

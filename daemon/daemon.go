@@ -142,7 +142,7 @@ func Run(ctx context.Context, cfg Config) error {
 	source.auto.onUnlock = func() { prompt.update(sessions, time.Now()) }
 
 	endpoint := "http://" + tcp.Addr().String() + "/"
-	ctl := &controller{cfg: cfg, sessions: sessions, imds: imdsHandler, served: served, endpoint: endpoint, prompt: prompt,
+	ctl := &controller{cfg: cfg, sessions: sessions, imds: imdsHandler, served: served, endpoint: endpoint, prompt: prompt, auto: source.auto,
 		containerEndpoint: strings.TrimSuffix(endpoint, "/") + imds.ContainerPathPrefix, containerTokenFile: tokenFile}
 	imdsServer := &http.Server{
 		Handler:           sameUserOnly(imdsHandler, cfg.Logger, &ctl.refusedOtherUser),
@@ -326,6 +326,7 @@ type controller struct {
 	imds     *imds.Handler
 	served   *servedProfile
 	prompt   *promptFile
+	auto     *autoUnlock
 	endpoint string
 	// containerEndpoint is the container endpoint's URL, less the profile.
 	containerEndpoint  string
@@ -385,7 +386,20 @@ func (c *controller) Unlock(ctx context.Context, req ipc.UnlockRequest) (ipc.Unl
 	if err != nil {
 		return ipc.UnlockResponse{}, err
 	}
-	creds, err := c.sessions.Unlock(ctx, profile, secret.New(req.Code))
+	var creds awssts.Credentials
+	if req.Code == "" && req.MFAProcess {
+		err = c.auto.unlockNow(ctx, profile)
+		if errors.Is(err, errNoMFAProcess) {
+			err = ipc.NewError(ipc.KindBadRequest, "profile "+profile+" has no mfa_process", "type the code: run `mfad unlock` in a terminal, or pass --code")
+		}
+		if err == nil {
+			var s session.Session
+			s, err = c.sessions.Credentials(c.sessions.RootOf(profile))
+			creds = s.Credentials
+		}
+	} else {
+		creds, err = c.sessions.Unlock(ctx, profile, secret.New(req.Code))
+	}
 	if err != nil {
 		c.cfg.Logger.Warn("unlock failed", "profile", profile, "error", err.Error())
 		return ipc.UnlockResponse{}, err

@@ -82,10 +82,13 @@ type IMDSStats struct {
 	RefusedOtherUser  uint64 `json:"refused_other_user"`
 }
 
-// UnlockRequest asks the daemon to start an MFA session with a code.
+// UnlockRequest asks the daemon to start an MFA session with a code, or
+// with one from the profile's mfa_process when Code is empty and
+// MFAProcess is set.
 type UnlockRequest struct {
-	Profile string `json:"profile"`
-	Code    string `json:"code"`
+	Profile    string `json:"profile"`
+	Code       string `json:"code"`
+	MFAProcess bool   `json:"mfa_process,omitempty"`
 }
 
 // UnlockResponse reports a started MFA session.

@@ -34,6 +34,13 @@ func (c *Client) Unlock(ctx context.Context, profile, code string) (*UnlockRespo
 	return &resp, c.send(ctx, http.MethodPost, PathUnlock, UnlockRequest{Profile: profile, Code: code}, &resp)
 }
 
+// UnlockWithMFAProcess starts an MFA session for a profile with a code
+// from its mfa_process, which the daemon runs.
+func (c *Client) UnlockWithMFAProcess(ctx context.Context, profile string) (*UnlockResponse, error) {
+	var resp UnlockResponse
+	return &resp, c.send(ctx, http.MethodPost, PathUnlock, UnlockRequest{Profile: profile, MFAProcess: true}, &resp)
+}
+
 // Lock forgets a profile's MFA session.
 func (c *Client) Lock(ctx context.Context, profile string) (*LockResponse, error) {
 	var resp LockResponse

@@ -39,12 +39,12 @@ func TestNoSecretLeaks(t *testing.T) {
 	codes := []string{w.user.Code(time.Now()), w.user.Code(time.Now().Add(-time.Hour))}
 	record(w.mfad("", nil, "unlock", "--code", codes[1]))
 	record(w.mfad(codes[0]+"\n", nil, "unlock"))
-	record(w.mfad("", nil, "unlock", "--code", codes[0]))
+	record(w.mfad("", nil, "unlock", "--renew", "--code", codes[0]))
 	for _, fault := range []ststest.Fault{ststest.Throttle, ststest.InternalError, ststest.Garbage, ststest.DropConnection} {
 		w.sts.SetFault(fault)
 		code := w.user.Code(time.Now().Add(30 * time.Second))
 		codes = append(codes, code)
-		record(w.mfad("", nil, "unlock", "--code", code))
+		record(w.mfad("", nil, "unlock", "--renew", "--code", code))
 	}
 	w.sts.SetFault(ststest.NoFault)
 	record(w.mfad("", nil, "unlock", "--profile", "nokeys", "--code", "123456"))

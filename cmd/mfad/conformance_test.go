@@ -368,7 +368,7 @@ func TestConformance(t *testing.T) {
 
 	unlock := func(lifetime time.Duration) {
 		w.sts.SetSessionLifetime(lifetime)
-		w.mustMfad("unlock", "--code", w.freshCode())
+		w.mustMfad("unlock", "--renew", "--code", w.freshCode())
 	}
 	unlock(0)
 	s := w.sts.Issued()[0]

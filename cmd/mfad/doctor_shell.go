@@ -78,7 +78,7 @@ func (v *shellView) readRoute(st *ipc.Status, served string) (route, profile str
 			return "container", ""
 		}
 		profile = strings.TrimPrefix(full, st.ContainerEndpoint)
-		if !knownProfile(st, profile) {
+		if _, ok := profileStatus(st, profile); !ok {
 			add(true, "this shell: the container endpoint is pointed at profile "+profile+", which the daemon does not know",
 				`eval "$(mfad env)" (or mfad env --profile NAME)`)
 			return "container", profile

@@ -390,10 +390,10 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// The same code again, and a wrong one: clear refusals, session intact.
-	expectFailure(t, w.mfad("", nil, "unlock", "--code", code), "that code was already used", "wait for your authenticator to show the next code")
-	expectFailure(t, w.mfad("", nil, "unlock", "--code", w.user.Code(time.Now().Add(-time.Hour))), "AWS refused the MFA code", "wait for your authenticator to show the next code")
-	expectFailure(t, w.mfad("", nil, "unlock", "--code", "12345"), "6 digits", "current code")
-	expectFailure(t, w.mfad("", nil, "unlock"), "no input", "pass --code")
+	expectFailure(t, w.mfad("", nil, "unlock", "--renew", "--code", code), "that code was already used", "wait for your authenticator to show the next code")
+	expectFailure(t, w.mfad("", nil, "unlock", "--renew", "--code", w.user.Code(time.Now().Add(-time.Hour))), "AWS refused the MFA code", "wait for your authenticator to show the next code")
+	expectFailure(t, w.mfad("", nil, "unlock", "--renew", "--code", "12345"), "6 digits", "current code")
+	expectFailure(t, w.mfad("", nil, "unlock", "--renew"), "no input", "pass --code")
 	expectFailure(t, w.mfad("", nil, "unlock", "--profile", "nokeys", "--code", w.user.Code(time.Now())), "no access key is stored for profile nokeys", "mfad add nokeys")
 	expectFailure(t, w.mfad("", nil, "unlock", "--profile", "nomfa", "--code", w.user.Code(time.Now())), "profile nomfa has no mfa_serial", "mfa_serial = arn:aws:iam::")
 	expectFailure(t, w.mfad("", nil, "unlock", "--profile", "ghost", "--code", w.user.Code(time.Now())), "no profile ghost in ", "[profile ghost]")
@@ -405,7 +405,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// A code on stdin, as from a password manager or oathtool.
-	res = w.mfad(w.user.Code(time.Now().Add(30*time.Second))+"\n", nil, "unlock")
+	res = w.mfad(w.user.Code(time.Now().Add(30*time.Second))+"\n", nil, "unlock", "--renew")
 	if res.exit != 0 {
 		t.Fatalf("unlock from stdin: %+v", res)
 	}
@@ -558,7 +558,7 @@ func TestRestartKeepsSession(t *testing.T) {
 
 	// A session that ends while the daemon is down.
 	w.sts.SetSessionLifetime(2 * time.Second)
-	w.mustMfad("unlock", "--code", w.freshCode())
+	w.mustMfad("unlock", "--renew", "--code", w.freshCode())
 	short := w.sts.Issued()[1]
 	d.cmd.Process.Kill()
 	<-d.exited

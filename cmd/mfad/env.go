@@ -167,7 +167,7 @@ func profileEnv(st *ipc.Status, profile string, container bool) ([][2]string, er
 	if !container && profile == st.IMDSProfile {
 		return [][2]string{{"AWS_EC2_METADATA_SERVICE_ENDPOINT", st.IMDSEndpoint}}, nil
 	}
-	if !knownProfile(st, profile) {
+	if _, ok := profileStatus(st, profile); !ok {
 		return nil, awsconfig.NotFoundError(profile)
 	}
 	token, err := os.ReadFile(st.ContainerTokenFile)
@@ -179,15 +179,6 @@ func profileEnv(st *ipc.Status, profile string, container bool) ([][2]string, er
 		{"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", st.ContainerTokenFile},
 		{"AWS_CONTAINER_AUTHORIZATION_TOKEN", strings.TrimSpace(string(token))},
 	}, nil
-}
-
-func knownProfile(st *ipc.Status, profile string) bool {
-	for _, p := range st.Profiles {
-		if p.Name == profile {
-			return true
-		}
-	}
-	return false
 }
 
 // fishQuote quotes s for fish, where a backslash escapes a quote or itself

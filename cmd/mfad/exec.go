@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -43,7 +44,11 @@ credentials file is hidden (AWS_SHARED_CREDENTIALS_FILE=` + os.DevNull + `); and
 config file it reads is a copy of yours whose default profile is PROFILE's
 settings without credentials, so keys, credential_process, SSO or a role
 in your default profile cannot take over. Without a command, starts $SHELL
-with MFAD_PROFILE set, for a prompt to show. The command's exit status is mfad's; signals reach it
+with MFAD_PROFILE set, for a prompt to show.
+
+A locked profile is unlocked first: with its mfa_process, else with a code
+asked for on the terminal. Without a terminal, exec fails and says to run
+` + "`mfad unlock`" + ` first. The command's exit status is mfad's; signals reach it
 directly, as mfad becomes the command.`,
 		Example: `  mfad exec prod -- aws s3 ls
   mfad exec prod                  # a shell for prod; exit to leave`,
@@ -58,8 +63,12 @@ directly, as mfad becomes the command.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			profile, command := args[0], args[1:]
-			st, err := (&ipc.Client{}).Status(cmd.Context())
+			client := &ipc.Client{}
+			st, err := client.Status(cmd.Context())
 			if err != nil {
+				return err
+			}
+			if err := readyToRun(cmd, client, st, profile); err != nil {
 				return err
 			}
 			p, err := awsconfig.Load(cmd.Context(), profile)
@@ -99,6 +108,30 @@ directly, as mfad becomes the command.`,
 		},
 	}
 	return cmd
+}
+
+// readyToRun makes sure profile has a session before a command runs as
+// it: a locked profile is unlocked with its mfa_process, or a code typed
+// on the terminal, as aws-vault exec does; without either, exec fails
+// rather than run a command that cannot authenticate.
+func readyToRun(cmd *cobra.Command, client *ipc.Client, st *ipc.Status, profile string) error {
+	p, ok := profileStatus(st, profile)
+	switch {
+	case !ok:
+		return awsconfig.NotFoundError(profile)
+	case p.State == ipc.StateUnlocked:
+		return nil
+	case p.State == ipc.StatePending && p.LastError == "":
+		return nil // the daemon is assuming the role right now
+	case p.State == ipc.StatePending || (p.Source != "" && p.LastError != ""):
+		return ipc.NewError(ipc.KindBadRequest, "profile "+profile+" cannot be used: "+p.LastError, "`mfad status` shows every profile; fix the profile, or unlock again with `mfad unlock --profile "+profile+" --renew`")
+	}
+	resp, err := unlockProfile(cmd, client, profile, "", true)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(cmd.ErrOrStderr(), "mfad: "+describeUnlock(resp, time.Now()))
+	return nil
 }
 
 // isolatedConfigFile writes the config file a command run as profile reads

@@ -461,3 +461,57 @@ func TestDoctorAgreesWithTheCLI(t *testing.T) {
 		}
 	}
 }
+
+// TestUnlockAndExecActOnState: exec on a locked profile asks for the code
+// on the terminal (a code typed with a space works) or runs mfa_process,
+// and without either fails before running anything; unlock of an unlocked
+// profile spends no code unless --renew.
+func TestUnlockAndExecActOnState(t *testing.T) {
+	w := newWorld(t)
+	w.sts.AddRole(ststest.Role{ARN: "arn:aws:iam::222222222222:role/admin", RequireMFA: true})
+	bob := ststest.NewUser("111111111111", "bob")
+	w.sts.AddUser(bob)
+	writeFile(t, filepath.Join(w.home, "aws-config"), w.defaultSection("")+"\n"+identityConfig+
+		"\n[profile bob]\nregion = eu-west-1\nmfa_serial = "+bob.MFASerial+"\nmfa_process = oathtool --totp -b "+bob.Seed+"\n")
+	w.addKeys()
+	if res := w.mfad("", []string{"AWS_ACCESS_KEY_ID=" + bob.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + bob.SecretAccessKey}, "add", "--env", "bob"); res.exit != 0 {
+		t.Fatalf("add bob: %+v", res)
+	}
+	w.serve()
+	stsCalls := func() int { return len(w.sts.Calls()) }
+
+	// No terminal, no mfa_process: refused, nothing run, no STS call.
+	before := stsCalls()
+	res := w.mfad("", nil, "exec", "prod", "--", "sh", "-c", "echo RAN")
+	expectFailure(t, res, "profile prod is locked, and there is no terminal to ask for its code on", "mfad unlock --profile prod")
+	if strings.Contains(res.stdout, "RAN") || stsCalls() != before {
+		t.Fatalf("exec without a code ran the command or called STS: %+v", res)
+	}
+
+	// On a terminal: asked for, typed as the authenticator shows it.
+	code := w.freshCode()
+	term := w.inTerminal(nil, "exec", "prod", "--", "sh", "-c", `echo "RAN AS $MFAD_PROFILE"`)
+	term.expect("MFA code for profile prod: ")
+	term.typeLine(code[:3] + " " + code[3:])
+	term.expect("RAN AS prod")
+	if code := term.wait(); code != 0 {
+		t.Fatalf("exec after the code: exit %d\n%s", code, term.output())
+	}
+
+	// mfa_process, without a terminal.
+	out, err := runClient(t, w.shellEnv("AWS_CONFIG_FILE="+filepath.Join(w.home, "aws-config")), mfadBin, "exec", "bob", "--", "sh", "-c", `echo "RAN AS $MFAD_PROFILE"`)
+	if err != nil || !strings.Contains(out, "RAN AS bob") {
+		t.Fatalf("exec bob with mfa_process: %v\n%s", err, out)
+	}
+
+	// Unlocked already: nothing spent, unless --renew.
+	before = stsCalls()
+	res = w.mfad("", nil, "unlock", "--profile", "prod")
+	if res.exit != 0 || !strings.Contains(res.stdout, "profile prod is unlocked already, until") || !strings.Contains(res.stderr, "mfad unlock --renew") || stsCalls() != before {
+		t.Fatalf("unlock of an unlocked profile: %+v, %d STS calls", res, stsCalls()-before)
+	}
+	w.mustMfad("unlock", "--renew", "--code", w.freshCode())
+	if stsCalls() != before+1 { // GetSessionToken; prod's role session is still good
+		t.Fatalf("unlock --renew made %d STS calls", stsCalls()-before)
+	}
+}

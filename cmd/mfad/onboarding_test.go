@@ -65,8 +65,9 @@ func TestShellInit(t *testing.T) {
 	if err != nil || strings.TrimSpace(out) != d.endpoint {
 		t.Fatalf("with a daemon: %q %v, want %s", out, err, d.endpoint)
 	}
-	if out := w.mustMfad("shell-init", "fish"); out != "set -gx AWS_EC2_METADATA_SERVICE_ENDPOINT '"+d.endpoint+"'\n" {
-		t.Fatalf("fish: %q", out)
+	out, err = runClient(t, append(w.env, "MFAD="+mfadBin), "fish", "--no-config", "-c", `"$MFAD" shell-init fish | source; and echo "$AWS_EC2_METADATA_SERVICE_ENDPOINT"`)
+	if err != nil || strings.TrimSpace(out) != d.endpoint {
+		t.Fatalf("fish: %q %v, want %s", out, err, d.endpoint)
 	}
 	expectFailure(t, w.mfad("", nil, "shell-init", "tcsh"), "unknown shell", "mfad shell-init --help")
 }

@@ -8,21 +8,30 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mfad/mfad/daemon/awsconfig"
 	"github.com/mfad/mfad/ipc"
 )
 
 func newUnlockCmd() *cobra.Command {
 	var profile, code string
+	var renew bool
 	cmd := &cobra.Command{
 		Use:   "unlock",
 		Short: "Start an MFA session with a one-time code",
 		Long: `Send a one-time code from your authenticator to the daemon, which trades it
 and the stored access key for session credentials. The code comes from
---code, else a prompt on the terminal, else one line of stdin.
+--code, else the profile's mfa_process (which the daemon runs), else a
+prompt on the terminal, else one line of stdin. "123 456" is 123456.
 
-Without --profile, unlocks the profile the daemon serves.`,
+Without --profile, unlocks the profile the daemon serves. A profile that
+is unlocked already stays as it is, and no code is spent: --renew starts a
+new session anyway, for the full length.
+
+--code puts the code where other users of this computer can see it (ps)
+and in your shell's history; the prompt and stdin do not.`,
 		Example: `  mfad unlock
   mfad unlock --profile work --code 123456
+  mfad unlock --renew
   oathtool --totp -b "$SEED" | mfad unlock`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -36,14 +45,16 @@ Without --profile, unlocks the profile the daemon serves.`,
 			if profile == "" {
 				profile = st.IMDSProfile
 			}
-			if code == "" {
-				if code, err = newInput(cmd).line("MFA code for profile " + profile); err != nil {
-					return ipc.NewError(ipc.KindBadRequest, err.Error(), "pass --code, type it in a terminal, or pipe it on stdin")
-				}
+			p, ok := profileStatus(st, profile)
+			if !ok {
+				return awsconfig.NotFoundError(profile)
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
-			defer cancel()
-			resp, err := client.Unlock(ctx, profile, code)
+			if p.State == ipc.StateUnlocked && !renew {
+				fmt.Fprintf(cmd.OutOrStdout(), "profile %s is unlocked already, until %s; no code spent\n", profile, describeExpiry(p.Expiration, time.Now()))
+				fmt.Fprintln(cmd.ErrOrStderr(), "hint: `mfad unlock --renew` starts a new session, for the full length")
+				return nil
+			}
+			resp, err := unlockProfile(cmd, client, profile, code, false)
 			if err != nil {
 				return err
 			}
@@ -52,8 +63,42 @@ Without --profile, unlocks the profile the daemon serves.`,
 		},
 	}
 	cmd.Flags().StringVar(&profile, "profile", "", "`profile` to unlock (default: the one the daemon serves)")
-	cmd.Flags().StringVar(&code, "code", "", "the 6-digit `code` from your authenticator")
+	cmd.Flags().StringVar(&code, "code", "", "the 6-digit `code` from your authenticator (visible to other users in ps; prefer the prompt or stdin)")
+	cmd.Flags().BoolVar(&renew, "renew", false, "start a new session even if the profile is unlocked")
 	return cmd
+}
+
+// unlockProfile unlocks profile with code; without one, with the profile's
+// mfa_process, which the daemon runs; else with a code typed at a prompt
+// on the terminal or, unless terminalOnly, read from stdin.
+func unlockProfile(cmd *cobra.Command, client *ipc.Client, profile, code string, terminalOnly bool) (*ipc.UnlockResponse, error) {
+	ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
+	defer cancel()
+	if code == "" {
+		if chain, err := awsconfig.Chain(ctx, profile); err == nil && awsconfig.MFAProcess(chain) != "" {
+			return client.UnlockWithMFAProcess(ctx, profile)
+		}
+		in := newInput(cmd)
+		if _, ok := in.terminal(); !ok && terminalOnly {
+			return nil, ipc.NewError(ipc.KindBadRequest, "profile "+profile+" is locked, and there is no terminal to ask for its code on",
+				"run `mfad unlock --profile "+profile+"` first, or run this from a terminal")
+		}
+		var err error
+		if code, err = in.line("MFA code for profile " + profile); err != nil {
+			return nil, ipc.NewError(ipc.KindBadRequest, err.Error(), "pass --code, type it in a terminal, or pipe it on stdin")
+		}
+	}
+	return client.Unlock(ctx, profile, code)
+}
+
+// profileStatus returns what st says of profile.
+func profileStatus(st *ipc.Status, profile string) (ipc.ProfileStatus, bool) {
+	for _, p := range st.Profiles {
+		if p.Name == profile {
+			return p, true
+		}
+	}
+	return ipc.ProfileStatus{}, false
 }
 
 // describeUnlock says what an unlock started: the profile's own session,

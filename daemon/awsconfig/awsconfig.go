@@ -254,12 +254,23 @@ func Chain(ctx context.Context, name string) ([]*Profile, error) {
 // MFASerial is the MFA device of a chain: the IAM user's mfa_serial, else
 // the nearest one a role profile sets, as the AWS CLI reads it.
 func MFASerial(chain []*Profile) string {
-	if chain[0].MFASerial != "" {
-		return chain[0].MFASerial
+	return nearest(chain, func(p *Profile) string { return p.MFASerial })
+}
+
+// MFAProcess is the mfa_process of a chain, found the same way.
+func MFAProcess(chain []*Profile) string {
+	return nearest(chain, func(p *Profile) string { return p.MFAProcess })
+}
+
+// nearest returns the IAM user's setting, else the one of the role nearest
+// the end of the chain that has it.
+func nearest(chain []*Profile, setting func(*Profile) string) string {
+	if v := setting(chain[0]); v != "" {
+		return v
 	}
 	for i := len(chain) - 1; i > 0; i-- {
-		if chain[i].MFASerial != "" {
-			return chain[i].MFASerial
+		if v := setting(chain[i]); v != "" {
+			return v
 		}
 	}
 	return ""

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -145,6 +146,8 @@ type flight struct {
 // an unlock of the profile is under way, another one waits for it and
 // shares its outcome: two terminals typing the same code cause one call.
 func (m *Manager) Unlock(ctx context.Context, profile string, code secret.Value) (awssts.Credentials, error) {
+	// "123 456", as authenticators show codes, is 123456.
+	code = secret.New(strings.Join(strings.Fields(code.Reveal()), ""))
 	if !codePattern.MatchString(code.Reveal()) {
 		return awssts.Credentials{}, ipc.NewError(ipc.KindInvalidCode,
 			"an MFA code is the 6 digits your authenticator shows", "run `mfad unlock` again with the current code")
