@@ -33,15 +33,16 @@ type autoUnlock struct {
 	notices  *notices
 	logger   *slog.Logger
 
-	mu   sync.Mutex
-	last map[string]time.Time // profile -> last run
+	mu      sync.Mutex
+	last    map[string]time.Time // profile -> last run
+	renewed map[string]time.Time // IAM user's profile -> last renewal tried
 
 	// onUnlock, if set, is called after an unlock.
 	onUnlock func()
 }
 
 func newAutoUnlock(sessions *session.Manager, n *notices, logger *slog.Logger) *autoUnlock {
-	return &autoUnlock{sessions: sessions, notices: n, logger: logger, last: map[string]time.Time{}}
+	return &autoUnlock{sessions: sessions, notices: n, logger: logger, last: map[string]time.Time{}, renewed: map[string]time.Time{}}
 }
 
 // trigger starts a run for profile unless one started recently. It never waits.
@@ -53,6 +54,26 @@ func (a *autoUnlock) trigger(profile string, now time.Time) {
 	}
 	a.last[profile] = now
 	go a.run(profile)
+}
+
+// renew starts a new MFA session for the IAM user's profile root with its
+// mfa_process, if it has one, before the current one ends: at most once
+// per session.RenewBefore, so that a session STS keeps short, or an
+// mfa_process that fails, is not tried over and over. It never waits.
+func (a *autoUnlock) renew(root string, now time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if last, ok := a.renewed[root]; ok && now.Sub(last) < session.RenewBefore {
+		return
+	}
+	a.renewed[root] = now
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), mfaProcessTimeout)
+		defer cancel()
+		if err := a.unlockNow(ctx, root); err == nil {
+			a.logger.Info("renewed the MFA session with mfa_process before its end", "profile", root)
+		}
+	}()
 }
 
 func (a *autoUnlock) run(profile string) {

@@ -159,7 +159,7 @@ func Run(ctx context.Context, cfg Config) error {
 	ipcServer := ipc.NewServer(ctl, cfg.Logger)
 
 	prompt.update(sessions, time.Now())
-	go maintain(ctx, notes, sessions, ctl.refresh, prompt, 30*time.Second)
+	go maintain(ctx, notes, sessions, source.auto, ctl.refresh, prompt, 30*time.Second)
 	failed := make(chan error, 2)
 	go func() { failed <- imdsServer.Serve(tcp) }()
 	go func() { failed <- ipcServer.Serve(sock) }()
@@ -300,16 +300,28 @@ func (c *credentialSource) credentials(ctx context.Context, profile string) (imd
 // it assumes the roles that need it, checks how close each MFA session is
 // to its end, and rewrites the prompt file. It makes every STS call that no
 // user command asked for, so none is made on a request's path.
-func maintain(ctx context.Context, n *notices, sessions *session.Manager, refresh func(context.Context), prompt *promptFile, interval time.Duration) {
+func maintain(ctx context.Context, n *notices, sessions *session.Manager, auto *autoUnlock, refresh func(context.Context), prompt *promptFile, interval time.Duration) {
 	for {
 		refresh(ctx)
 		sessions.Maintain(ctx)
 		now := time.Now()
-		n.checkExpiry(now, sessions.Expirations())
+		ends := sessions.Expirations()
+		n.checkExpiry(now, ends)
 		wait := interval
-		if next := prompt.update(sessions, now); !next.IsZero() && next.Sub(now) < wait {
-			wait = next.Sub(now) + 10*time.Millisecond
+		due := func(t time.Time) {
+			if t.After(now) && t.Sub(now) < wait {
+				wait = t.Sub(now) + 10*time.Millisecond
+			}
 		}
+		// A session whose profile has mfa_process is renewed with it
+		// before it ends, as role sessions are.
+		for root, end := range ends {
+			if left := end.Sub(now); left > session.LastServed && left <= session.RenewBefore {
+				auto.renew(root, now)
+			}
+			due(end.Add(-session.RenewBefore))
+		}
+		due(prompt.update(sessions, now))
 		select {
 		case <-ctx.Done():
 			return
@@ -373,6 +385,7 @@ func (c *controller) Status(ctx context.Context) (ipc.Status, error) {
 		ContainerEndpoint:  c.containerEndpoint,
 		ContainerTokenFile: c.containerTokenFile,
 		Profiles:           c.sessions.Status(c.cfg.Profile),
+		WarnBeforeSeconds:  int(c.cfg.WarnBefore / time.Second),
 		IMDS: ipc.IMDSStats{
 			TokensIssued: s.TokensIssued, TokenRequests: s.TokenRequests, V1Requests: s.V1Requests,
 			CredentialsServed: s.CredentialsServed, CredentialsLocked: s.Unavailable,
@@ -405,6 +418,7 @@ func (c *controller) Unlock(ctx context.Context, req ipc.UnlockRequest) (ipc.Unl
 		return ipc.UnlockResponse{}, err
 	}
 	c.prompt.update(c.sessions, time.Now())
+	c.sessions.Poke() // the maintainer looks at the new session's end
 	debug.FreeOSMemory() // the STS round trip's garbage, as after start-up
 	c.cfg.Logger.Info("unlocked", "profile", profile, "session_key", secret.MaskKeyID(creds.AccessKeyID),
 		"expires", creds.Expiration.Format(time.RFC3339))

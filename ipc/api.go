@@ -51,6 +51,9 @@ type Status struct {
 	Profiles           []ProfileStatus `json:"profiles"`
 	// IMDS counts the requests the IMDS endpoint has answered.
 	IMDS IMDSStats `json:"imds"`
+	// WarnBeforeSeconds is how long before an MFA session's end the user
+	// is warned; zero for never.
+	WarnBeforeSeconds int `json:"warn_before_seconds"`
 }
 
 // ProfileStatus is the state of one profile's MFA session.
@@ -68,6 +71,9 @@ type ProfileStatus struct {
 	LastUnlock string `json:"last_unlock,omitempty"`
 	// LastError is why the last unlock failed, if it did.
 	LastError string `json:"last_error,omitempty"`
+	// MFAExpiration is when the MFA session the profile's credentials
+	// come from ends (for a role, its IAM user's), RFC 3339, or empty.
+	MFAExpiration string `json:"mfa_expiration,omitempty"`
 }
 
 // IMDSStats counts what the IMDS endpoint has answered.

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/mfad/mfad/daemon/session"
 	"github.com/mfad/mfad/daemon/ststest"
 )
 
@@ -347,6 +349,10 @@ func TestProfilesAsTheConfigSays(t *testing.T) {
 	if !regexp.MustCompile(`^unlocked profile prod until .* \(in (59m|1h0m)\)\n  its role session is renewed while the MFA session of profile default lasts, until .* \(in 1[12]h\d+m\)\n$`).MatchString(out) {
 		t.Fatalf("unlock --profile prod printed %q", out)
 	}
+	// status: the role's time left, and its MFA session's.
+	if status := w.mustMfad("status"); !regexp.MustCompile(`prod\s+default\s+unlocked\s+.* \(in (59m|1h0m)\)\s+\S+ \S+\s+1[12]h\d+m\n`).MatchString(status) {
+		t.Fatalf("status does not show prod's time left and its MFA session's:\n%s", status)
+	}
 
 	// Role durations: out of range before STS, over the role's maximum as STS says.
 	writeFile(t, configPath, base+"\n[profile short]\nrole_arn = arn:aws:iam::222222222222:role/short\nsource_profile = default\nduration_seconds = 100\n"+
@@ -513,5 +519,41 @@ func TestUnlockAndExecActOnState(t *testing.T) {
 	w.mustMfad("unlock", "--renew", "--code", w.freshCode())
 	if stsCalls() != before+1 { // GetSessionToken; prod's role session is still good
 		t.Fatalf("unlock --renew made %d STS calls", stsCalls()-before)
+	}
+}
+
+// TestMFAProcessRenewsBeforeTheEnd: a session whose profile has mfa_process
+// is renewed with it before it ends (within session.RenewBefore of its
+// end), without a program asking and without the user.
+func TestMFAProcessRenewsBeforeTheEnd(t *testing.T) {
+	w := newWorld(t)
+	writeFile(t, filepath.Join(w.home, "aws-config"), w.defaultSection("mfa_process = oathtool --totp -b "+w.user.Seed+"\n"))
+	w.addKeys()
+	w.serve()
+	// A session that starts inside the renewal window; the code is the
+	// previous step's, so that mfa_process's (this step's) is new to STS.
+	w.sts.SetNextSessionLifetime(session.RenewBefore - time.Minute)
+	w.mustMfad("unlock", "--code", w.user.Code(time.Now().Add(-30*time.Second)))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := w.sts.WaitFor(ctx, func() bool { return len(w.sts.Issued()) == 2 }); err != nil {
+		t.Fatalf("the session was not renewed: %v; STS calls %+v", err, w.sts.Calls())
+	}
+	renewed := w.sts.Issued()[1]
+	if !renewed.MFA || time.Until(renewed.Expiration) < 11*time.Hour {
+		t.Fatalf("renewed session %+v", renewed)
+	}
+	// STS has answered; the daemon takes the session a moment later.
+	for {
+		var st struct{ Profiles []struct{ Name, Expiration string } }
+		json.Unmarshal([]byte(w.mustMfad("status", "--json")), &st)
+		if len(st.Profiles) > 0 && st.Profiles[0].Expiration == renewed.Expiration.Format(time.RFC3339) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("status does not show the renewed session:\n%s", w.mustMfad("status"))
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 }

@@ -68,6 +68,9 @@ func TestPromptHook(t *testing.T) {
 				wantEnding = 1
 			}
 			check("after unlock", 1, wantEnding, 0)
+			if status := w.mustMfad("status"); strings.Contains(status, "ending: mfad unlock --renew") != (wantEnding == 1) {
+				t.Fatalf("status does not say whether the session is ending:\n%s", status)
+			}
 			run("true")
 			check("no change", 1, wantEnding, 0)
 			run(`"$MFAD" lock`)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -39,7 +40,7 @@ cannot assume, keys or SSO first in the chain…), it says so on stderr;
 			}
 			fmt.Fprintf(out, "mfad %s (pid %d) serves profile %s at %s\n\n", st.Version, st.PID, st.IMDSProfile, st.IMDSEndpoint)
 			w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "PROFILE\tSOURCE\tSTATE\tEXPIRES\tLAST UNLOCK")
+			fmt.Fprintln(w, "PROFILE\tSOURCE\tSTATE\tEXPIRES\tLAST UNLOCK\tMFA SESSION LEFT")
 			for _, p := range st.Profiles {
 				expires, last := "-", "-"
 				if p.Expiration != "" {
@@ -52,7 +53,8 @@ cannot assume, keys or SSO first in the chain…), it says so on stderr;
 				if p.Source != "" {
 					source = p.Source
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", p.Name, source, p.State, expires, last)
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, source, p.State, expires, last,
+					describeLeft(p.MFAExpiration, time.Duration(st.WarnBeforeSeconds)*time.Second, time.Now()))
 			}
 			if err := w.Flush(); err != nil {
 				return err
@@ -87,4 +89,22 @@ func warnAboutShell(w io.Writer, st *ipc.Status) {
 	if n > 0 {
 		fmt.Fprintln(w, "hint: `mfad doctor` says how to fix it")
 	}
+}
+
+// describeLeft says how long an MFA session ending at rfc3339 has left,
+// and marks one that has entered its warning time.
+func describeLeft(rfc3339 string, warnBefore time.Duration, now time.Time) string {
+	end, err := time.Parse(time.RFC3339, rfc3339)
+	if err != nil {
+		return "-"
+	}
+	left := end.Sub(now)
+	text := "less than a minute"
+	if left >= time.Minute {
+		text = strings.TrimSuffix(left.Round(time.Minute).String(), "0s")
+	}
+	if warnBefore > 0 && left <= warnBefore {
+		text += ", ending: mfad unlock --renew"
+	}
+	return text
 }

@@ -12,11 +12,11 @@ import (
 )
 
 const (
-	// renewBefore is how long before its end a role session is renewed:
-	// well before the 15 minutes at which botocore starts refreshing, so
-	// clients are never handed credentials about to end while the MFA
-	// session lives on.
-	renewBefore = 20 * time.Minute
+	// RenewBefore is how long before its end a role session is renewed
+	// (and an MFA session, where mfa_process can give a code): well before
+	// the 15 minutes at which botocore starts refreshing, so clients are
+	// never handed credentials about to end while the MFA session lives on.
+	RenewBefore = 20 * time.Minute
 	// retryAfter is how long a role that could not be assumed waits
 	// before the next try.
 	retryAfter = time.Minute
@@ -57,6 +57,9 @@ func (e *PendingError) Error() string {
 // Wake is signalled when a request found a role session missing: the
 // maintainer should run Maintain now rather than at its next tick.
 func (m *Manager) Wake() <-chan struct{} { return m.wake }
+
+// Poke asks the maintainer to run now.
+func (m *Manager) Poke() { m.poke() }
 
 func (m *Manager) poke() {
 	select {
@@ -175,7 +178,7 @@ func (m *Manager) assumeRolesOf(ctx context.Context, root string) map[string]err
 		case r == nil:
 		case r.lastError != "" && now.Sub(r.lastTry) < retryAfter:
 			continue
-		case r.lastError == "" && r.session.Expiration.Sub(now) > renewBefore:
+		case r.lastError == "" && r.session.Expiration.Sub(now) > RenewBefore:
 			continue
 		}
 		due = append(due, name)
@@ -218,7 +221,7 @@ func (m *Manager) assumeRole(ctx context.Context, profile string, now time.Time)
 			m.mu.RLock()
 			r := m.roles[hop.Name]
 			m.mu.RUnlock()
-			if r != nil && r.lastError == "" && r.session.Expiration.Sub(now) > renewBefore {
+			if r != nil && r.lastError == "" && r.session.Expiration.Sub(now) > RenewBefore {
 				caller = r.session.Credentials
 				continue
 			}
@@ -283,6 +286,7 @@ func (m *Manager) roleStatus(name string, info roleInfo, now time.Time) ipc.Prof
 		return st
 	}
 	st.MFASerial = e.serial
+	st.MFAExpiration = e.session.Expiration.UTC().Format(time.RFC3339)
 	r := m.roles[name]
 	if r != nil && now.Before(r.session.Expiration) && r.session.AccessKeyID != "" {
 		st.State = ipc.StateUnlocked

@@ -467,6 +467,7 @@ func (m *Manager) Status(profiles ...string) []ipc.ProfileStatus {
 			if e.unlocked && now.Before(e.session.Expiration) {
 				st.State = ipc.StateUnlocked
 				st.Expiration = e.session.Expiration.UTC().Format(time.RFC3339)
+				st.MFAExpiration = st.Expiration
 			}
 		}
 		out = append(out, st)

@@ -160,6 +160,8 @@ type Server struct {
 	// lifetime, if set, is how long every issued session lasts, whatever
 	// was asked: a test's way to an MFA session about to end.
 	lifetime time.Duration
+	// nextLifetime, if set, is the next MFA session's length, once.
+	nextLifetime time.Duration
 	calls    []Call
 	// called is closed and replaced at each call, to wake WaitForCalls.
 	called chan struct{}
@@ -197,6 +199,10 @@ func (s *Server) SetDelay(d time.Duration) { s.mu.Lock(); s.delay = d; s.mu.Unlo
 // request asks: the way a test gets credentials near or past their end.
 // Zero restores the requested duration.
 func (s *Server) SetSessionLifetime(d time.Duration) { s.mu.Lock(); s.lifetime = d; s.mu.Unlock() }
+
+// SetNextSessionLifetime makes the next GetSessionToken session alone last
+// d; the ones after it last as asked (or as SetSessionLifetime says).
+func (s *Server) SetNextSessionLifetime(d time.Duration) { s.mu.Lock(); s.nextLifetime = d; s.mu.Unlock() }
 
 // SetClock replaces the server's clock.
 func (s *Server) SetClock(now func() time.Time) { s.mu.Lock(); s.now = now; s.mu.Unlock() }
@@ -417,6 +423,9 @@ func (s *Server) getSessionToken(w http.ResponseWriter, r *http.Request, form ur
 	s.mu.Lock()
 	if s.lifetime > 0 {
 		duration = s.lifetime
+	}
+	if s.nextLifetime > 0 {
+		duration, s.nextLifetime = s.nextLifetime, 0
 	}
 	s.mu.Unlock()
 	creds := Credentials{
