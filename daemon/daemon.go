@@ -418,7 +418,7 @@ func (c *controller) Unlock(ctx context.Context, req ipc.UnlockRequest) (ipc.Unl
 		return ipc.UnlockResponse{}, err
 	}
 	c.prompt.update(c.sessions, time.Now())
-	c.sessions.Poke() // the maintainer looks at the new session's end
+	c.sessions.Poke()    // the maintainer looks at the new session's end
 	debug.FreeOSMemory() // the STS round trip's garbage, as after start-up
 	c.cfg.Logger.Info("unlocked", "profile", profile, "session_key", secret.MaskKeyID(creds.AccessKeyID),
 		"expires", creds.Expiration.Format(time.RFC3339))

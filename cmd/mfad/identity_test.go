@@ -545,7 +545,9 @@ func TestMFAProcessRenewsBeforeTheEnd(t *testing.T) {
 	}
 	// STS has answered; the daemon takes the session a moment later.
 	for {
-		var st struct{ Profiles []struct{ Name, Expiration string } }
+		var st struct {
+			Profiles []struct{ Name, Expiration string }
+		}
 		json.Unmarshal([]byte(w.mustMfad("status", "--json")), &st)
 		if len(st.Profiles) > 0 && st.Profiles[0].Expiration == renewed.Expiration.Format(time.RFC3339) {
 			break

@@ -162,7 +162,7 @@ type Server struct {
 	lifetime time.Duration
 	// nextLifetime, if set, is the next MFA session's length, once.
 	nextLifetime time.Duration
-	calls    []Call
+	calls        []Call
 	// called is closed and replaced at each call, to wake WaitForCalls.
 	called chan struct{}
 	sess   []Credentials
@@ -202,7 +202,11 @@ func (s *Server) SetSessionLifetime(d time.Duration) { s.mu.Lock(); s.lifetime =
 
 // SetNextSessionLifetime makes the next GetSessionToken session alone last
 // d; the ones after it last as asked (or as SetSessionLifetime says).
-func (s *Server) SetNextSessionLifetime(d time.Duration) { s.mu.Lock(); s.nextLifetime = d; s.mu.Unlock() }
+func (s *Server) SetNextSessionLifetime(d time.Duration) {
+	s.mu.Lock()
+	s.nextLifetime = d
+	s.mu.Unlock()
+}
 
 // SetClock replaces the server's clock.
 func (s *Server) SetClock(now func() time.Time) { s.mu.Lock(); s.now = now; s.mu.Unlock() }
