@@ -145,8 +145,7 @@ func Run(ctx context.Context, cfg Config) error {
 	ctl := &controller{cfg: cfg, sessions: sessions, imds: imdsHandler, served: served, endpoint: endpoint, prompt: prompt, auto: source.auto,
 		containerEndpoint: strings.TrimSuffix(endpoint, "/") + imds.ContainerPathPrefix, containerTokenFile: tokenFile}
 	imdsServer := &http.Server{
-		Handler:           sameUserOnly(imdsHandler, cfg.Logger, &ctl.refusedOtherUser),
-		ConnContext:       withConnOwner,
+		Handler:           imdsHandler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		// No WriteTimeout: every answer is a few hundred bytes, which the
@@ -154,14 +153,17 @@ func Run(ctx context.Context, cfg Config) error {
 		// about 5% of a request.
 		IdleTimeout:    90 * time.Second,
 		MaxHeaderBytes: 16 << 10,
-		ErrorLog:       slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
+		// "OPTIONS *" goes through the same checks as every request,
+		// not net/http's own answer.
+		DisableGeneralOptionsHandler: true,
+		ErrorLog:                     slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
 	}
 	ipcServer := ipc.NewServer(ctl, cfg.Logger)
 
 	prompt.update(sessions, time.Now())
 	go maintain(ctx, notes, sessions, source.auto, ctl.refresh, prompt, 30*time.Second)
 	failed := make(chan error, 2)
-	go func() { failed <- imdsServer.Serve(tcp) }()
+	go func() { failed <- imdsServer.Serve(newGuardedListener(tcp, cfg.Logger, &ctl.refusedOtherUser)) }()
 	go func() { failed <- ipcServer.Serve(sock) }()
 	// Start-up garbage (config parsing, keyring, TLS tables) is not needed
 	// again: hand it back, so an idle daemon stays small.
@@ -343,7 +345,7 @@ type controller struct {
 	// containerEndpoint is the container endpoint's URL, less the profile.
 	containerEndpoint  string
 	containerTokenFile string
-	// refusedOtherUser counts requests refused for coming from another user.
+	// refusedOtherUser counts connections refused for another user's.
 	refusedOtherUser atomic.Uint64
 }
 

@@ -59,6 +59,8 @@ func TestHostileRequests(t *testing.T) {
 		{"sec-fetch-dest", get(creds, hostHdr, withToken, "Sec-Fetch-Dest: empty"), 403},
 		{"CORS preflight", "OPTIONS " + creds + " HTTP/1.1\r\n" + hostHdr + "\r\nOrigin: https://evil.example\r\nAccess-Control-Request-Method: GET\r\nConnection: close\r\n\r\n", 403},
 		{"OPTIONS", "OPTIONS " + creds + " HTTP/1.1\r\n" + hostHdr + "\r\nConnection: close\r\n\r\n", 405},
+		{"OPTIONS *, which net/http answers itself unless told not to", "OPTIONS * HTTP/1.1\r\n" + hostHdr + "\r\nConnection: close\r\n\r\n", 400},
+		{"OPTIONS * from a web page", "OPTIONS * HTTP/1.1\r\n" + hostHdr + "\r\nOrigin: https://evil.example\r\nConnection: close\r\n\r\n", 400},
 		// Proxies and SSRF.
 		{"absolute-form target", get("http://"+host+creds, hostHdr, withToken), 400},
 		{"absolute-form other host", get("http://evil.example"+creds, hostHdr, withToken), 400},

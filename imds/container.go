@@ -86,6 +86,7 @@ var (
 	textPlain       = []string{"text/plain"}
 	applicationJSON = []string{"application/json"}
 	noStore         = []string{"no-store"}
+	connectionClose = []string{"close"}
 )
 
 func writeBody(w http.ResponseWriter, status int, contentType []string, body []byte) {

@@ -180,7 +180,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if status, reason := refusal(r); status != 0 {
 		h.count.refused.Add(1)
 		h.opts.Logger.Debug("imds: refused request", "reason", reason, "method", r.Method, "remote", r.RemoteAddr)
-		writeText(w, status, http.StatusText(status))
+		refuse(w, status)
 		return
 	}
 	// "//latest/meta-data/iam/security-credentials/" and every other
@@ -207,7 +207,7 @@ func (h *Handler) putToken(w http.ResponseWriter, r *http.Request) {
 		// EC2 refuses forwarded token requests: a proxy or an SSRF-prone
 		// app must not be able to obtain a token for a remote caller.
 		h.count.refused.Add(1)
-		writeText(w, http.StatusForbidden, http.StatusText(http.StatusForbidden))
+		refuse(w, http.StatusForbidden)
 		return
 	}
 	ttl, ok := parseTTL(r.Header.Get(TokenTTLHeader))
@@ -221,9 +221,12 @@ func (h *Handler) putToken(w http.ResponseWriter, r *http.Request) {
 	writeText(w, http.StatusOK, token)
 }
 
+// parseTTL reads a token lifetime in whole seconds, 1 to MaxTokenTTL. The
+// range is checked on the number itself: multiplied first, a huge one
+// would overflow into a small or negative duration.
 func parseTTL(s string) (time.Duration, bool) {
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || time.Duration(n)*time.Second > MaxTokenTTL {
+	if err != nil || n < 1 || n > int(MaxTokenTTL/time.Second) {
 		return 0, false
 	}
 	return time.Duration(n) * time.Second, true
@@ -306,9 +309,12 @@ func (h *Handler) credentials(extended bool) http.HandlerFunc {
 // Success, as EC2 answers for a role it cannot assume, is read by
 // aws-sdk-go-v2 alone; the AWS SDK for JavaScript v2 takes it for
 // credentials, fails on the missing expiry inside a callback and never
-// calls back (a program hangs). With a 404, which every SDK takes as "no
-// role here", each one fails at once, caches nothing and asks again on its
-// next call.
+// calls back (a program hangs). With an error status every SDK fails at
+// once and caches nothing. 401 rather than 404: after any other error
+// status JavaScript v2 stops asking for a token, so its next call (IMDSv1)
+// fails too; after a 401 it asks for a token again, and the first call
+// after `mfad unlock` gets the session (tried with every client in the
+// conformance suite).
 const UnavailableStatus = http.StatusUnauthorized
 
 // unavailableStatus is the status for r's client of a document that
@@ -389,6 +395,13 @@ func (h *Handler) identityDocument(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, identityDocument{AccountID: id.AccountID, AvailabilityZone: id.Region + "a", Region: id.Region})
+}
+
+// refuse answers a request that failed a security check, and closes the
+// connection: whoever sent it gets nothing more from it.
+func refuse(w http.ResponseWriter, status int) {
+	w.Header()["Connection"] = connectionClose
+	writeText(w, status, http.StatusText(status))
 }
 
 func notFound(w http.ResponseWriter, _ *http.Request) {

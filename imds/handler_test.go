@@ -88,6 +88,8 @@ func TestTokenRequests(t *testing.T) {
 		{"TTL zero", map[string]string{TokenTTLHeader: "0"}, 400},
 		{"TTL too long", map[string]string{TokenTTLHeader: "21601"}, 400},
 		{"TTL negative", map[string]string{TokenTTLHeader: "-5"}, 400},
+		{"TTL that overflows a duration", map[string]string{TokenTTLHeader: "9223372036854775807"}, 400},
+		{"TTL that overflows once in nanoseconds", map[string]string{TokenTTLHeader: "18446744073"}, 400},
 		{"TTL not a number", map[string]string{TokenTTLHeader: "ten"}, 400},
 		{"forwarded", map[string]string{TokenTTLHeader: "300", "X-Forwarded-For": "203.0.113.9"}, 403},
 	} {
@@ -100,6 +102,9 @@ func TestTokenRequests(t *testing.T) {
 			if tc.status != 200 {
 				if got := w.Header().Get(TokenTTLHeader); got != "" {
 					t.Errorf("refusal carries TTL header %q", got)
+				}
+				if tc.status == 403 && w.Header().Get("Connection") != "close" {
+					t.Errorf("a refusal keeps the connection open")
 				}
 				return
 			}
@@ -251,7 +256,7 @@ func TestNoRegionNoRegionPaths(t *testing.T) {
 }
 
 // TestUnavailableCredentials: a document that reports an error is a 200
-// for aws-sdk-go-v2, which shows Code and Message, and a 404 for every
+// for aws-sdk-go-v2, which shows Code and Message, and a 401 for every
 // other client (the AWS SDK for JavaScript v2 hangs on a 200 without keys).
 func TestUnavailableCredentials(t *testing.T) {
 	src := unlockedSource()
@@ -263,11 +268,11 @@ func TestUnavailableCredentials(t *testing.T) {
 		status    int
 	}{
 		{"aws-sdk-go-v2/1.48.0 ua/2.1 os/linux lang/go#1.26 md/GOOS#linux", 200},
-		{"", 404}, // the AWS SDKs for JavaScript send none
-		{"aws-sdk-go/1.55.8 (go1.26; linux; amd64)", 404},
-		{"Botocore/1.43.11 ua/2.1 os/linux", 404},
-		{"aws-cli/2.9.19 Python/3.11", 404},
-		{"curl/8.0 aws-sdk-go-v2/1.0", 404},
+		{"", 401}, // the AWS SDKs for JavaScript send none
+		{"aws-sdk-go/1.55.8 (go1.26; linux; amd64)", 401},
+		{"Botocore/1.43.11 ua/2.1 os/linux", 401},
+		{"aws-cli/2.9.19 Python/3.11", 401},
+		{"curl/8.0 aws-sdk-go-v2/1.0", 401},
 	} {
 		w := serve(h, newRequest(http.MethodGet, "/latest/meta-data/iam/security-credentials/default", map[string]string{TokenHeader: tok, "User-Agent": tc.userAgent}))
 		if w.Code != tc.status {

@@ -35,7 +35,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(callerIdentityEnv) != "" {
 		callerIdentityMain()
 	}
-	if os.Getenv(helperEnv) != "" {
+	if os.Getenv(helperEnv) != "" || os.Getenv(floodEnv) != "" {
 		// A copy of this binary acting as a client for a cross-user test.
 		os.Exit(m.Run())
 	}

@@ -21,3 +21,10 @@ var ErrUnsupported = errors.New("looking up the owner of a TCP connection is not
 func TCPOwner(client, server netip.AddrPort) (uint32, error) {
 	return tcpOwner(client, server)
 }
+
+// ListenerOwner returns the user ID owning the listening TCP socket that a
+// connection to addr would reach: the one bound to addr, or to the
+// wildcard address on its port. ErrNotFound means nothing listens there.
+func ListenerOwner(addr netip.AddrPort) (uint32, error) {
+	return listenerOwner(addr)
+}

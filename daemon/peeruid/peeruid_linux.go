@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"unsafe"
 
@@ -78,52 +79,138 @@ func netlinkOwner(client, server netip.AddrPort) (uint32, error) {
 	}
 	binary.BigEndian.PutUint16(req.ID.SPort[:], client.Port())
 	binary.BigEndian.PutUint16(req.ID.DPort[:], server.Port())
+	return diag.query(req)
+}
 
+// tcpListenStates selects listening sockets (1 << TCP_LISTEN).
+const tcpListenStates = 1 << 10
+
+// netlinkListener asks for the socket a connection to addr would reach:
+// the kernel looks the listener up as it would for an incoming connection,
+// so one bound to 0.0.0.0 answers for 127.0.0.1 too.
+func netlinkListener(addr netip.AddrPort) (uint32, error) {
+	family, src, _ := addrBytes(addr.Addr(), addr.Addr())
+	req := inetDiagReqV2{
+		Family:   family,
+		Protocol: unix.IPPROTO_TCP,
+		States:   tcpListenStates,
+		ID:       inetDiagSockID{Src: src, Cookie: [2]uint32{inetDiagNoCookie, inetDiagNoCookie}},
+	}
+	binary.BigEndian.PutUint16(req.ID.SPort[:], addr.Port())
+	return diag.query(req)
+}
+
+// diag is the one NETLINK_INET_DIAG socket every lookup uses: opening and
+// closing one per lookup cost as much as the lookup itself. Lookups take
+// turns on it; one that fails closes it, and the next opens a new one.
+var diag diagSocket
+
+type diagSocket struct {
+	mu  sync.Mutex
+	fd  int
+	seq uint32
+	buf [1024]byte // one inet_diag_msg with no attributes: well under a kilobyte
+}
+
+func (d *diagSocket) query(req inetDiagReqV2) (uint32, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.fd <= 0 {
+		fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_INET_DIAG)
+		if err != nil {
+			return 0, fmt.Errorf("netlink socket: %w", err)
+		}
+		d.fd = fd
+	}
+	uid, err := d.exchange(req)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		unix.Close(d.fd)
+		d.fd = 0
+	}
+	return uid, err
+}
+
+// exchange sends one request and reads its answer, skipping any stale
+// answer to an earlier one. Called with d.mu held.
+func (d *diagSocket) exchange(req inetDiagReqV2) (uint32, error) {
 	const hdrLen = unix.SizeofNlMsghdr
-	msg := make([]byte, hdrLen+int(unsafe.Sizeof(req)))
+	var msg [hdrLen + unsafe.Sizeof(inetDiagReqV2{})]byte
+	d.seq++
 	hdr := (*unix.NlMsghdr)(unsafe.Pointer(&msg[0]))
 	hdr.Len = uint32(len(msg))
 	hdr.Type = unix.SOCK_DIAG_BY_FAMILY
 	hdr.Flags = unix.NLM_F_REQUEST
-	hdr.Seq = 1
+	hdr.Seq = d.seq
 	*(*inetDiagReqV2)(unsafe.Pointer(&msg[hdrLen])) = req
-
-	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_INET_DIAG)
-	if err != nil {
-		return 0, fmt.Errorf("netlink socket: %w", err)
-	}
-	defer unix.Close(fd)
-	if err := unix.Sendto(fd, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+	if err := unix.Sendto(d.fd, msg[:], 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		return 0, fmt.Errorf("netlink send: %w", err)
 	}
-	// One inet_diag_msg with no attributes: well under a kilobyte.
-	var buf [1024]byte
-	n, _, err := unix.Recvfrom(fd, buf[:], 0)
-	if err != nil {
-		return 0, fmt.Errorf("netlink receive: %w", err)
-	}
-	msgs, err := syscall.ParseNetlinkMessage(buf[:n])
-	if err != nil {
-		return 0, fmt.Errorf("netlink parse: %w", err)
-	}
-	for _, m := range msgs {
-		switch m.Header.Type {
-		case unix.NLMSG_ERROR:
-			if len(m.Data) >= 4 {
-				errno := -int32(binary.NativeEndian.Uint32(m.Data[:4]))
-				if unix.Errno(errno) == unix.ENOENT {
-					return 0, ErrNotFound
+	for {
+		n, _, err := unix.Recvfrom(d.fd, d.buf[:], 0)
+		if err != nil {
+			return 0, fmt.Errorf("netlink receive: %w", err)
+		}
+		msgs, err := syscall.ParseNetlinkMessage(d.buf[:n])
+		if err != nil {
+			return 0, fmt.Errorf("netlink parse: %w", err)
+		}
+		for _, m := range msgs {
+			if m.Header.Seq != d.seq {
+				continue // the answer to a lookup that gave up
+			}
+			switch m.Header.Type {
+			case unix.NLMSG_ERROR:
+				if len(m.Data) >= 4 {
+					errno := -int32(binary.NativeEndian.Uint32(m.Data[:4]))
+					if unix.Errno(errno) == unix.ENOENT {
+						return 0, ErrNotFound
+					}
+					return 0, fmt.Errorf("netlink: %w", unix.Errno(errno))
 				}
-				return 0, fmt.Errorf("netlink: %w", unix.Errno(errno))
+				return 0, errors.New("netlink: short error message")
+			case unix.SOCK_DIAG_BY_FAMILY:
+				if len(m.Data) >= int(unsafe.Sizeof(inetDiagMsg{})) {
+					reply := (*inetDiagMsg)(unsafe.Pointer(&m.Data[0]))
+					return reply.UID, nil
+				}
 			}
-		case unix.SOCK_DIAG_BY_FAMILY:
-			if len(m.Data) >= int(unsafe.Sizeof(inetDiagMsg{})) {
-				reply := (*inetDiagMsg)(unsafe.Pointer(&m.Data[0]))
-				return reply.UID, nil
-			}
+			return 0, ErrNotFound
 		}
 	}
-	return 0, ErrNotFound
+}
+
+// listenerOwner finds the listening socket a connection to addr reaches.
+func listenerOwner(addr netip.AddrPort) (uint32, error) {
+	uid, err := netlinkListener(addr)
+	if err == nil || errors.Is(err, ErrNotFound) {
+		return uid, err
+	}
+	uid, procErr := procListener(addr)
+	if procErr != nil {
+		return 0, fmt.Errorf("sock_diag: %v; /proc/net: %w", err, procErr)
+	}
+	return uid, nil
+}
+
+// procListener finds a listening socket (state 0A) on addr, or on the
+// wildcard address and addr's port, in /proc/net/tcp or tcp6.
+func procListener(addr netip.AddrPort) (uint32, error) {
+	any := netip.IPv4Unspecified()
+	file := "/proc/net/tcp"
+	if !addr.Addr().Unmap().Is4() {
+		file, any = "/proc/net/tcp6", netip.IPv6Unspecified()
+	}
+	exact, wildcard := procAddr(addr), procAddr(netip.AddrPortFrom(any, addr.Port()))
+	found, uid, err := scanProc(file, func(fields []string) bool {
+		return fields[3] == "0A" && (fields[1] == exact || fields[1] == wildcard)
+	})
+	if err != nil {
+		return 0, err
+	}
+	if !found {
+		return 0, ErrNotFound
+	}
+	return uid, nil
 }
 
 // addrBytes returns the address family and both addresses as the kernel
@@ -146,28 +233,37 @@ func procOwner(client, server netip.AddrPort) (uint32, error) {
 	if !client.Addr().Unmap().Is4() {
 		file = "/proc/net/tcp6"
 	}
-	f, err := os.Open(file)
+	local, remote := procAddr(client), procAddr(server)
+	found, uid, err := scanProc(file, func(fields []string) bool { return fields[1] == local && fields[2] == remote })
 	if err != nil {
 		return 0, err
 	}
+	if !found {
+		return 0, ErrNotFound
+	}
+	return uid, nil
+}
+
+// scanProc returns the uid of the first line of file that match accepts.
+func scanProc(file string, match func(fields []string) bool) (bool, uint32, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return false, 0, err
+	}
 	defer f.Close()
-	local, remote := procAddr(client), procAddr(server)
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
-		if len(fields) < 8 || fields[1] != local || fields[2] != remote {
+		if len(fields) < 8 || !match(fields) {
 			continue
 		}
 		uid, err := strconv.ParseUint(fields[7], 10, 32)
 		if err != nil {
-			return 0, fmt.Errorf("%s: bad uid %q", file, fields[7])
+			return false, 0, fmt.Errorf("%s: bad uid %q", file, fields[7])
 		}
-		return uint32(uid), nil
+		return true, uint32(uid), nil
 	}
-	if err := sc.Err(); err != nil {
-		return 0, err
-	}
-	return 0, ErrNotFound
+	return false, 0, sc.Err()
 }
 
 // procAddr writes ap as /proc/net/tcp does: each 32-bit word of the

@@ -1,6 +1,7 @@
 package peeruid
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -75,4 +76,67 @@ func BenchmarkTCPOwner(b *testing.B) {
 			}
 		}
 	})
+}
+
+func TestListenerOwner(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	addr := netip.MustParseAddrPort(ln.Addr().String())
+	for name, lookup := range map[string]func(netip.AddrPort) (uint32, error){
+		"netlink": netlinkListener, "proc": procListener, "ListenerOwner": ListenerOwner,
+	} {
+		if uid, err := lookup(addr); err != nil || int(uid) != os.Getuid() {
+			t.Errorf("%s: uid %d, %v; want %d", name, uid, err, os.Getuid())
+		}
+	}
+	// A listener on every address answers for 127.0.0.1 too.
+	wild, err := net.Listen("tcp4", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wild.Close()
+	port := netip.MustParseAddrPort(wild.Addr().String()).Port()
+	for name, lookup := range map[string]func(netip.AddrPort) (uint32, error){"netlink": netlinkListener, "proc": procListener} {
+		if uid, err := lookup(netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port)); err != nil || int(uid) != os.Getuid() {
+			t.Errorf("wildcard, %s: uid %d, %v", name, uid, err)
+		}
+	}
+	ln.Close()
+	for name, lookup := range map[string]func(netip.AddrPort) (uint32, error){"netlink": netlinkListener, "proc": procListener} {
+		if _, err := lookup(addr); err != ErrNotFound {
+			t.Errorf("closed, %s: %v, want ErrNotFound", name, err)
+		}
+	}
+}
+
+// TestOneSocketForAll: lookups from many goroutines share one netlink
+// socket and each gets its own answer.
+func TestOneSocketForAll(t *testing.T) {
+	client, server := connect(t, "tcp4", "127.0.0.1:0")
+	bogus := netip.AddrPortFrom(client.Addr(), 1)
+	done := make(chan error, 64)
+	for i := range 64 {
+		go func() {
+			for range 50 {
+				if i%2 == 0 {
+					if uid, err := netlinkOwner(client, server); err != nil || int(uid) != os.Getuid() {
+						done <- fmt.Errorf("uid %d, %v", uid, err)
+						return
+					}
+				} else if _, err := netlinkOwner(bogus, server); err != ErrNotFound {
+					done <- fmt.Errorf("bogus: %v", err)
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 64 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -1,0 +1,137 @@
+package daemon
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mfad/mfad/daemon/peeruid"
+)
+
+// maxConns bounds the IMDS endpoint's open connections, the user's own
+// included: each costs a goroutine and buffers, and nothing a person runs
+// needs more at once.
+const maxConns = 1024
+
+// refusalLogEvery is how often refusals of one user are logged: the first
+// at once, then a count at most this often, so that a flood cannot fill
+// the log.
+const refusalLogEvery = time.Minute
+
+// guardedListener accepts only the user's own connections: every local
+// user can reach a loopback port. It asks the kernel who owns each new
+// connection (peeruid) and closes another user's at once, before reading a
+// byte of it, so that no other user can make the daemon read, parse,
+// answer, or keep a connection alive. Where the system offers no lookup
+// (peeruid.ErrUnsupported) it lets connections through; the container
+// endpoint's token protects those systems.
+type guardedListener struct {
+	net.Listener
+	self    uint32
+	refused *atomic.Uint64 // connections refused for another user's
+	log     *refusalLog
+	open    atomic.Int64
+}
+
+func newGuardedListener(l net.Listener, logger *slog.Logger, refused *atomic.Uint64) *guardedListener {
+	return &guardedListener{Listener: l, self: uint32(os.Getuid()), refused: refused,
+		log: &refusalLog{logger: logger, every: refusalLogEvery, seen: map[uint32]*refusals{}}}
+}
+
+// Accept returns the next connection of the user's own.
+func (l *guardedListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		uid, err := connOwner(c)
+		switch {
+		case errors.Is(err, peeruid.ErrUnsupported):
+		case err != nil:
+			l.refuse(c, 0, "owner lookup failed: "+err.Error())
+			continue
+		case uid != l.self:
+			l.refuse(c, uid, "connection of another user")
+			continue
+		}
+		if l.open.Add(1) > maxConns {
+			l.open.Add(-1)
+			l.refuse(c, uid, "too many open connections")
+			continue
+		}
+		return &countedConn{Conn: c, open: &l.open}, nil
+	}
+}
+
+// refuse closes c at once, with a reset: nothing of it is read, and no
+// TIME_WAIT state is left behind.
+func (l *guardedListener) refuse(c net.Conn, uid uint32, reason string) {
+	if tcp, ok := c.(*net.TCPConn); ok {
+		_ = tcp.SetLinger(0)
+	}
+	c.Close()
+	l.refused.Add(1)
+	l.log.note(uid, reason, time.Now())
+}
+
+func connOwner(c net.Conn) (uint32, error) {
+	client, err := netip.ParseAddrPort(c.RemoteAddr().String())
+	if err != nil {
+		return 0, err
+	}
+	server, err := netip.ParseAddrPort(c.LocalAddr().String())
+	if err != nil {
+		return 0, err
+	}
+	return peeruid.TCPOwner(client, server)
+}
+
+// countedConn gives its place back when closed.
+type countedConn struct {
+	net.Conn
+	open   *atomic.Int64
+	closed sync.Once
+}
+
+func (c *countedConn) Close() error {
+	c.closed.Do(func() { c.open.Add(-1) })
+	return c.Conn.Close()
+}
+
+// refusalLog logs refusals by user: the first at once, then how many
+// followed, at most once per every.
+type refusalLog struct {
+	logger *slog.Logger
+	every  time.Duration
+
+	mu   sync.Mutex
+	seen map[uint32]*refusals
+}
+
+type refusals struct {
+	logged  time.Time
+	pending int
+}
+
+func (r *refusalLog) note(uid uint32, reason string, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.seen[uid]
+	if s == nil {
+		s = &refusals{}
+		r.seen[uid] = s
+	}
+	s.pending++
+	if !s.logged.IsZero() && now.Sub(s.logged) < r.every {
+		return
+	}
+	r.logger.Warn("refused connections to the IMDS endpoint", "uid", uid, "reason", reason, "count", s.pending,
+		"since", s.logged.Format(time.RFC3339))
+	s.logged, s.pending = now, 0
+}
