@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"os/exec"
 	"runtime"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mfad/mfad/daemon/awsconfig"
+	"github.com/mfad/mfad/daemon/harden"
 	"github.com/mfad/mfad/daemon/secret"
 	"github.com/mfad/mfad/daemon/session"
 )
@@ -123,6 +125,7 @@ func runMFAProcess(ctx context.Context, command string) (secret.Value, error) {
 	} else {
 		cmd = exec.CommandContext(ctx, "/bin/sh", "-c", command)
 	}
+	cmd.Env = harden.ChildEnv(os.Environ())
 	out, err := cmd.Output()
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return secret.Value{}, fmt.Errorf("mfa_process did not finish within %s", mfaProcessTimeout)

@@ -24,6 +24,7 @@ import (
 
 	"github.com/mfad/mfad/daemon/awsconfig"
 	"github.com/mfad/mfad/daemon/awssts"
+	"github.com/mfad/mfad/daemon/harden"
 	"github.com/mfad/mfad/daemon/notify"
 	"github.com/mfad/mfad/daemon/privatefile"
 	"github.com/mfad/mfad/daemon/secret"
@@ -77,7 +78,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.STS == nil {
 		cfg.STS = &awssts.Client{}
 	}
-	if err := hardenProcess(); err != nil {
+	if err := harden.Process(); err != nil {
 		cfg.Logger.Warn("could not disable core dumps", "error", err.Error())
 	}
 	if cfg.Listener != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mfad/mfad/daemon/awsconfig"
+	"github.com/mfad/mfad/daemon/harden"
 	"github.com/mfad/mfad/daemon/privatefile"
 	"github.com/mfad/mfad/ipc"
 )
@@ -28,9 +29,6 @@ var conflictingVars = []string{
 	"AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
 	"AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_EC2_METADATA_DISABLED",
 }
-
-// secretVars are mfad's own secrets, which no command it runs gets.
-var secretVars = []string{"MFAD_FILE_PASSPHRASE"}
 
 func newExecCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -83,7 +81,7 @@ directly, as mfad becomes the command.`,
 			if err != nil {
 				return err
 			}
-			env := withoutVars(os.Environ(), append(conflictingVars, secretVars...)...)
+			env := withoutVars(harden.ChildEnv(os.Environ()), conflictingVars...)
 			env = append(env, "AWS_CONFIG_FILE="+config, "AWS_SHARED_CREDENTIALS_FILE="+os.DevNull)
 			for _, v := range vars {
 				env = append(env, v[0]+"="+v[1])

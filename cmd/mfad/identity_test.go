@@ -559,3 +559,21 @@ func TestMFAProcessRenewsBeforeTheEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestCommandsHardenThemselves: a command waiting at a prompt, about to
+// hold a long-term key, dumps no core; a command exec runs gets back the
+// core limit the user had, and none of mfad's secrets.
+func TestCommandsHardenThemselves(t *testing.T) {
+	w := newIdentityWorld(t)
+	add := w.inTerminal(nil, "add", "other")
+	add.expect("Access key ID: ")
+	limits, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", add.cmd.Process.Pid))
+	if err != nil || !regexp.MustCompile(`Max core file size\s+0\s`).Match(limits) {
+		t.Fatalf("mfad add at its prompt may dump core: %v\n%s", err, limits)
+	}
+	out, err := runClient(t, w.shellEnv("AWS_CONFIG_FILE="+filepath.Join(w.home, "aws-config"), "MFAD="+mfadBin, "MFAD_FILE_PASSPHRASE=leak"),
+		"bash", "-c", `ulimit -c unlimited; "$MFAD" exec prod -- sh -c 'echo "core=$(ulimit -c) passphrase=${MFAD_FILE_PASSPHRASE:-none}"'`)
+	if err != nil || strings.TrimSpace(out) != "core=unlimited passphrase=none" {
+		t.Fatalf("the command under exec: %v\n%s", err, out)
+	}
+}

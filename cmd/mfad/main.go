@@ -6,9 +6,17 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
+
+	"github.com/mfad/mfad/daemon/harden"
 )
 
 func main() {
+	// First, before any secret is read: a command waiting at a prompt
+	// holds a long-term key too.
+	if err := harden.Process(); err != nil {
+		fmt.Fprintf(os.Stderr, "mfad: warning: could not disable core dumps: %v\n", err)
+	}
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

@@ -23,7 +23,9 @@ func TestLockedRequestNotifiesAndRunsMFAProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	shown := filepath.Join(w.home, "notifications")
-	writeFile(t, filepath.Join(bin, "notify-send"), "#!/bin/sh\nprintf '%s|' \"$@\" >> "+shown+"\necho >> "+shown+"\n")
+	// Both children say whether they were handed the passphrase.
+	leaked := filepath.Join(w.home, "leaked")
+	writeFile(t, filepath.Join(bin, "notify-send"), "#!/bin/sh\nenv | grep MFAD_FILE_PASSPHRASE >> "+leaked+"\nprintf '%s|' \"$@\" >> "+shown+"\necho >> "+shown+"\n")
 	if err := os.Chmod(filepath.Join(bin, "notify-send"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +38,7 @@ func TestLockedRequestNotifiesAndRunsMFAProcess(t *testing.T) {
 		t.Fatalf("oathtool is needed (Debian oathtool; .ci/install-deps installs it): %v", err)
 	}
 	writeFile(t, filepath.Join(w.home, "aws-config"), "[default]\nregion = eu-west-1\nmfa_serial = "+w.user.MFASerial+
-		"\nmfa_process = oathtool --totp -b "+w.user.Seed+"\n")
+		"\nmfa_process = (env | grep MFAD_FILE_PASSPHRASE >> "+leaked+" || true) && oathtool --totp -b "+w.user.Seed+"\n")
 
 	d, logs := w.serveLogged()
 	if _, _, _, _, err := w.sdkCredentials(d.endpoint); err == nil || !strings.Contains(err.Error(), "locked") {
@@ -59,5 +61,8 @@ func TestLockedRequestNotifiesAndRunsMFAProcess(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), w.user.Seed) {
 		t.Fatal("the daemon logged the seed in mfa_process")
+	}
+	if data, err := os.ReadFile(leaked); err == nil && len(data) > 0 {
+		t.Fatalf("the daemon handed its passphrase to a child:\n%s", data)
 	}
 }

@@ -5,10 +5,13 @@ package notify
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/mfad/mfad/daemon/harden"
 )
 
 // Notifier shows one notification.
@@ -47,7 +50,9 @@ func Desktop() Notifier {
 func run(name string, args ...string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return exec.CommandContext(ctx, name, args...).Run()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = harden.ChildEnv(os.Environ())
+	return cmd.Run()
 }
 
 // appleString quotes s for AppleScript.

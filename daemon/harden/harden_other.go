@@ -1,0 +1,7 @@
+//go:build !linux
+
+package harden
+
+func process() error { return nil }
+
+func beforeExec() {}
