@@ -191,15 +191,21 @@ func Run(ctx context.Context, cfg Config) error {
 	return nil
 }
 
-// CheckLoopback refuses a listen address that other hosts could reach: the
-// endpoint hands out credentials to whoever asks.
+// CheckLoopback refuses a listen address that other hosts could reach (the
+// endpoint hands out credentials to whoever asks), and a host name: only a
+// literal loopback address.
 func CheckLoopback(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
+	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return ipc.NewError(ipc.KindBadRequest, "invalid listen address "+addr+": "+err.Error(), "use the form 127.0.0.1:PORT")
 	}
-	if host == "localhost" {
-		return nil
+	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
+		// localhost may resolve to ::1 before 127.0.0.1 in a client,
+		// where another user could listen on the same port: the
+		// endpoint is always a literal address.
+		return ipc.NewError(ipc.KindBadRequest,
+			"refusing to listen on "+addr+": clients may resolve localhost to ::1, where another user could listen on port "+port+" and hand out their credentials",
+			"use --listen 127.0.0.1:"+port+": mfad writes only literal addresses into the environment")
 	}
 	ip, err := netip.ParseAddr(host)
 	if err != nil || !ip.IsLoopback() {

@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -114,14 +113,38 @@ func checkPrivateDir(dir string) error {
 }
 
 // defaultSocketPath is where the socket lives without MFAD_SOCKET: in
-// $XDG_RUNTIME_DIR, else in a per-user directory under the system's
-// temporary directory. Another user could create that directory first;
-// Listen and the client both check that it is ours and private.
+// $XDG_RUNTIME_DIR, else in the user's own state directory. Never under
+// the shared temporary directory: another user could take a name there
+// first, and the user could not remove it from a sticky /tmp.
 func defaultSocketPath() string {
 	if dir := os.Getenv("XDG_RUNTIME_DIR"); dir != "" {
 		return filepath.Join(dir, "mfad", "mfad.sock")
 	}
-	return filepath.Join(os.TempDir(), "mfad-"+strconv.Itoa(os.Getuid()), "mfad.sock")
+	return filepath.Join(userStateDir(), "run", "mfad.sock")
+}
+
+// userStateDir is $XDG_STATE_HOME/mfad, else ~/.local/state/mfad.
+func userStateDir() string {
+	if dir := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(dir) {
+		return filepath.Join(dir, "mfad")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		// No home: a name no one else can have taken, in the current
+		// directory, rather than a shared one.
+		home = "."
+	}
+	return filepath.Join(home, ".local", "state", "mfad")
+}
+
+// UserStateDir returns mfad's directory in the user's state directory
+// ($XDG_STATE_HOME/mfad, else ~/.local/state/mfad), created 0700 if
+// missing and checked to be the user's own and private: for files that
+// belong to the user alone, such as the log of a daemon `mfad init`
+// starts.
+func UserStateDir() (string, error) {
+	dir := userStateDir()
+	return dir, ensurePrivateDir(dir)
 }
 
 // StateDir returns a directory only the user can enter, for files that

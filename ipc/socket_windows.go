@@ -55,6 +55,10 @@ func StateDir(string) (string, error) {
 	return dir, os.MkdirAll(dir, 0o700)
 }
 
+// UserStateDir returns mfad's directory in the user's local application
+// data, as StateDir does.
+func UserStateDir() (string, error) { return StateDir("") }
+
 func dialSocket(ctx context.Context, path string) (net.Conn, error) {
 	return winio.DialPipeContext(ctx, path)
 }

@@ -449,6 +449,10 @@ func TestJournaldLogs(t *testing.T) {
 func TestServeRefusals(t *testing.T) {
 	w := newWorld(t)
 	expectFailure(t, w.mfad("", nil, "serve", "--listen", "0.0.0.0:9911"), "loopback only", "--listen 127.0.0.1:PORT")
+	for _, host := range []string{"localhost", "LOCALHOST", "localhost."} {
+		expectFailure(t, w.mfad("", nil, "serve", "--listen", host+":9911"), "clients may resolve localhost to ::1", "use --listen 127.0.0.1:9911")
+		expectFailure(t, w.mfad("", nil, "service", "install", "--listen", host+":9911"), "clients may resolve localhost to ::1", "use --listen 127.0.0.1:9911")
+	}
 	expectFailure(t, w.mfad("", nil, "serve", "--listen", "127.0.0.1:0", "--profile", "ghost"), "no profile ghost in ", "[profile ghost]")
 
 	w.serve()

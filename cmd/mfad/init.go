@@ -153,17 +153,19 @@ func finishInit(cmd *cobra.Command, ui *initUI, profile string) error {
 }
 
 // startDaemon starts `mfad serve` in the background, its log in the
-// runtime directory, and waits for it to answer.
+// user's own state directory (never a shared one, where another user
+// could have put a file or a link by that name first), and waits for it
+// to answer.
 func startDaemon(ctx context.Context, client *ipc.Client, profile string) (*ipc.Status, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	logPath := filepath.Join(os.TempDir(), "mfad-init.log")
-	if dir, err := ipc.StateDir(ipc.DefaultSocketPath()); err == nil {
-		logPath = filepath.Join(dir, "mfad.log")
+	dir, err := ipc.UserStateDir()
+	if err != nil {
+		return nil, err
 	}
-	log, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	log, err := os.OpenFile(filepath.Join(dir, "mfad.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND|openNoFollow, 0o600)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +184,7 @@ func startDaemon(ctx context.Context, client *ipc.Client, profile string) (*ipc.
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return nil, fmt.Errorf("the daemon did not start; its log is %s", logPath)
+	return nil, fmt.Errorf("the daemon did not start; its log is %s", log.Name())
 }
 
 // callerThroughMFA calls sts:GetCallerIdentity with the credentials the
