@@ -104,23 +104,14 @@ func Run(ctx context.Context, cfg Config) error {
 		auto: newAutoUnlock(sessions, notes, cfg.Logger)}
 	served := &servedProfile{creds: source, name: cfg.Profile}
 	served.setProfile(profile)
-	containerToken := randomToken()
-	imdsHandler := imds.NewHandler(served, imds.Options{
-		AllowIMDSv1: cfg.AllowIMDSv1,
-		Logger:      cfg.Logger,
-		Container: &imds.ContainerOptions{
-			Token: containerToken,
-			Credentials: func(ctx context.Context, profile string) (imds.Credentials, error) {
-				return source.credentials(ctx, profile)
-			},
-		},
-	})
-
 	tcp := cfg.Listener
 	if tcp == nil {
 		if tcp, err = net.Listen("tcp", cfg.Listen); err != nil {
+			if squat := CheckHolder(cfg.Listen); squat != nil {
+				return squat
+			}
 			return ipc.NewError(ipc.KindBadRequest, "failed to listen on "+cfg.Listen+": "+err.Error(),
-				"is another mfad running (`mfad status`)? or choose another port with --listen 127.0.0.1:PORT")
+				"is another mfad of yours running (`mfad status`)? or choose another port with --listen 127.0.0.1:PORT")
 		}
 	}
 	defer tcp.Close()
@@ -133,11 +124,35 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	// The tokens live as long as the login (the runtime directory), not
+	// as long as this process: a restart or an upgrade leaves every
+	// client's token good.
 	tokenFile := filepath.Join(stateDir, "container-token")
-	if err := privatefile.Write(tokenFile, []byte(containerToken)); err != nil {
-		return fmt.Errorf("failed to write the container endpoint's token: %w", err)
+	containerToken, err := keptSecret(tokenFile, func() []byte { return []byte(randomToken()) }, validContainerToken)
+	if err != nil {
+		return fmt.Errorf("failed to keep the container endpoint's token: %w", err)
 	}
-	defer os.Remove(tokenFile)
+	tokenKey, err := keptSecret(filepath.Join(stateDir, "imds-token-key"), func() []byte {
+		key := make([]byte, imds.TokenKeySize)
+		if _, err := rand.Read(key); err != nil {
+			panic("mfad: no randomness: " + err.Error())
+		}
+		return key
+	}, func(b []byte) bool { return len(b) == imds.TokenKeySize })
+	if err != nil {
+		return fmt.Errorf("failed to keep the IMDS token key: %w", err)
+	}
+	imdsHandler := imds.NewHandler(served, imds.Options{
+		AllowIMDSv1: cfg.AllowIMDSv1,
+		Logger:      cfg.Logger,
+		TokenKey:    tokenKey,
+		Container: &imds.ContainerOptions{
+			Token: string(containerToken),
+			Credentials: func(ctx context.Context, profile string) (imds.Credentials, error) {
+				return source.credentials(ctx, profile)
+			},
+		},
+	})
 	prompt := &promptFile{path: filepath.Join(stateDir, PromptFile), served: cfg.Profile, warnBefore: cfg.WarnBefore}
 	defer prompt.remove()
 	source.auto.onUnlock = func() { prompt.update(sessions, time.Now()) }
@@ -145,8 +160,10 @@ func Run(ctx context.Context, cfg Config) error {
 	endpoint := "http://" + tcp.Addr().String() + "/"
 	ctl := &controller{cfg: cfg, sessions: sessions, imds: imdsHandler, served: served, endpoint: endpoint, prompt: prompt, auto: source.auto,
 		containerEndpoint: strings.TrimSuffix(endpoint, "/") + imds.ContainerPathPrefix, containerTokenFile: tokenFile}
+	guarded := newGuardedListener(tcp, cfg.Logger, &ctl.refusedOtherUser)
 	imdsServer := &http.Server{
 		Handler:           imdsHandler,
+		ConnState:         guarded.connState,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		// No WriteTimeout: every answer is a few hundred bytes, which the
@@ -164,7 +181,7 @@ func Run(ctx context.Context, cfg Config) error {
 	prompt.update(sessions, time.Now())
 	go maintain(ctx, notes, sessions, source.auto, ctl.refresh, prompt, 30*time.Second)
 	failed := make(chan error, 2)
-	go func() { failed <- imdsServer.Serve(newGuardedListener(tcp, cfg.Logger, &ctl.refusedOtherUser)) }()
+	go func() { failed <- imdsServer.Serve(guarded) }()
 	go func() { failed <- ipcServer.Serve(sock) }()
 	// Start-up garbage (config parsing, keyring, TLS tables) is not needed
 	// again: hand it back, so an idle daemon stays small.
@@ -182,6 +199,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	guarded.drain(2 * time.Second)
 	_ = imdsServer.Shutdown(shutdownCtx)
 	_ = ipcServer.Shutdown(shutdownCtx)
 	cfg.Logger.Info("mfad stopped")
@@ -214,6 +232,23 @@ func CheckLoopback(addr string) error {
 			"use --listen 127.0.0.1:PORT or --listen [::1]:PORT")
 	}
 	return nil
+}
+
+// keptSecret returns the secret in the file at path, or, when there is none
+// that valid accepts, a new one from create, written there first (0600, in
+// the private runtime directory).
+func keptSecret(path string, create func() []byte, valid func([]byte) bool) ([]byte, error) {
+	if b, err := os.ReadFile(path); err == nil && valid(b) {
+		return b, nil
+	}
+	b := create()
+	return b, privatefile.Write(path, b)
+}
+
+// validContainerToken reports whether b is a token randomToken made.
+func validContainerToken(b []byte) bool {
+	raw, err := base64.RawURLEncoding.DecodeString(string(b))
+	return err == nil && len(raw) == 32
 }
 
 // randomToken returns 256 random bits, URL-safe.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"sync"
@@ -36,6 +37,9 @@ type guardedListener struct {
 	refused *atomic.Uint64 // connections refused for another user's
 	log     *refusalLog
 	open    atomic.Int64
+	// busy counts connections with a request to answer: new ones and
+	// those reading or answering one (http.ConnState), for drain.
+	busy atomic.Int64
 }
 
 func newGuardedListener(l net.Listener, logger *slog.Logger, refused *atomic.Uint64) *guardedListener {
@@ -69,6 +73,38 @@ func (l *guardedListener) Accept() (net.Conn, error) {
 	}
 }
 
+// connState follows each connection's state (http.Server.ConnState), to
+// count the busy ones.
+func (l *guardedListener) connState(c net.Conn, state http.ConnState) {
+	cc, ok := c.(*countedConn)
+	if !ok {
+		return
+	}
+	busy := func(s http.ConnState) bool { return s == http.StateNew || s == http.StateActive }
+	was := http.ConnState(cc.state.Swap(int32(state)))
+	switch {
+	case state == http.StateNew:
+		l.busy.Add(1)
+	case busy(state) && !busy(was):
+		l.busy.Add(1)
+	case !busy(state) && busy(was):
+		l.busy.Add(-1)
+	}
+}
+
+// drain stops accepting and waits, up to timeout, until every connection
+// taken has had its request answered. net/http's Shutdown does not wait
+// for that: a request it reads after Shutdown began goes unanswered, and
+// the client sees its connection closed. Under socket activation the
+// connections not taken wait in the kernel's queue for the next daemon.
+func (l *guardedListener) drain(timeout time.Duration) {
+	l.Listener.Close()
+	deadline := time.Now().Add(timeout)
+	for l.busy.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // refuse closes c at once, with a reset: nothing of it is read, and no
 // TIME_WAIT state is left behind.
 func (l *guardedListener) refuse(c net.Conn, uid uint32, reason string) {
@@ -97,6 +133,7 @@ type countedConn struct {
 	net.Conn
 	open   *atomic.Int64
 	closed sync.Once
+	state  atomic.Int32 // its http.ConnState, for guardedListener.connState
 }
 
 func (c *countedConn) Close() error {

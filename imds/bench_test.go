@@ -39,7 +39,7 @@ func BenchmarkBareMux(b *testing.B) {
 }
 
 func BenchmarkTokenValid(b *testing.B) {
-	m := newTokenMinter()
+	m := newTokenMinter(nil)
 	tok := m.issue(testNow.Add(time.Hour))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -50,7 +50,7 @@ func BenchmarkTokenValid(b *testing.B) {
 }
 
 func BenchmarkTokenIssue(b *testing.B) {
-	m := newTokenMinter()
+	m := newTokenMinter(nil)
 	b.ReportAllocs()
 	for b.Loop() {
 		m.issue(testNow)

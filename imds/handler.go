@@ -98,6 +98,9 @@ type Options struct {
 	// Container, when set, also serves the container-credentials endpoint
 	// under ContainerPathPrefix.
 	Container *ContainerOptions
+	// TokenKey signs session tokens (TokenKeySize bytes). Nil means a
+	// random key: tokens end with the handler.
+	TokenKey []byte
 }
 
 // Stats counts what the handler has answered since it was created.
@@ -135,7 +138,7 @@ func NewHandler(src Source, opts Options) *Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{src: src, opts: opts, tokens: newTokenMinter()}
+	h := &Handler{src: src, opts: opts, tokens: newTokenMinter(opts.TokenKey)}
 
 	r := chi.NewRouter()
 	r.NotFound(notFound)

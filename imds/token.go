@@ -19,8 +19,9 @@ import (
 //	[40:72) HMAC-SHA256 of bytes [0:40) under the handler's key
 //
 // Tokens are checked, not looked up: the handler keeps no table that a
-// client could grow, and a restart (new key) invalidates every token, as a
-// reboot does on EC2. Clients re-fetch a token on 401.
+// client could grow. A new key invalidates every token, as a reboot does on
+// EC2 (clients re-fetch a token on 401); a daemon restarted with the same
+// key (Options.TokenKey) keeps them valid, so that a restart goes unseen.
 const (
 	tokenExpiryLen = 8
 	tokenNonceLen  = 32
@@ -46,9 +47,16 @@ type tokenMinter struct {
 
 const checkedMax = 4096
 
-func newTokenMinter() *tokenMinter {
+// TokenKeySize is the length of Options.TokenKey.
+const TokenKeySize = 32
+
+// newTokenMinter returns a minter with key, or a random key when key is
+// not TokenKeySize bytes.
+func newTokenMinter(key []byte) *tokenMinter {
 	m := &tokenMinter{}
-	if _, err := rand.Read(m.key[:]); err != nil {
+	if len(key) == TokenKeySize {
+		copy(m.key[:], key)
+	} else if _, err := rand.Read(m.key[:]); err != nil {
 		panic("imds: no randomness for the token key: " + err.Error())
 	}
 	m.macs.New = func() any { return hmac.New(sha256.New, m.key[:]) }

@@ -84,6 +84,11 @@ func diagnose(cmd *cobra.Command, profile string) []finding {
 		add(false, fmt.Sprintf("daemon: running (pid %d), serving profile %s at %s", st.PID, st.IMDSProfile, st.IMDSEndpoint), "")
 		awsconfig.SetMetadataProfile(st.IMDSProfile)
 	}
+	for _, e := range endpointsInUse(st) {
+		if err := checkEndpoints(e); err != nil {
+			add(true, "endpoint: "+err.Error(), hintOf(err))
+		}
+	}
 	shell := readShell(st)
 	if profile == "" {
 		profile = shell.intended

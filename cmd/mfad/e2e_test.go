@@ -35,7 +35,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(callerIdentityEnv) != "" {
 		callerIdentityMain()
 	}
-	if os.Getenv(helperEnv) != "" || os.Getenv(floodEnv) != "" {
+	if os.Getenv(helperEnv) != "" || os.Getenv(floodEnv) != "" || os.Getenv(squatEnv) != "" {
 		// A copy of this binary acting as a client for a cross-user test.
 		os.Exit(m.Run())
 	}
@@ -198,6 +198,9 @@ func (w *world) serve(args ...string) *runningDaemon {
 	return d
 }
 
+// exitedEarly is ready when the daemon has exited.
+func (d *runningDaemon) exitedEarly() <-chan error { return d.exited }
+
 // stop ends the daemon with SIGTERM and waits for it to exit cleanly.
 func (d *runningDaemon) stop(t *testing.T) {
 	t.Helper()
@@ -215,9 +218,18 @@ func (d *runningDaemon) stop(t *testing.T) {
 // serveLogged is serve, also returning everything the daemon logs.
 func (w *world) serveLogged(args ...string) (*runningDaemon, *syncBuffer) {
 	w.t.Helper()
+	return w.serveWith(nil, args...)
+}
+
+// serveWith is serveLogged with a say in how the daemon is started.
+func (w *world) serveWith(adjust func(*exec.Cmd), args ...string) (*runningDaemon, *syncBuffer) {
+	w.t.Helper()
 	logs := &syncBuffer{}
 	cmd := exec.Command(mfadBin, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
-	cmd.Env = w.env
+	cmd.Env = append([]string{}, w.env...)
+	if adjust != nil {
+		adjust(cmd)
+	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		w.t.Fatal(err)

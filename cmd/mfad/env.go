@@ -63,6 +63,9 @@ stderr; ` + "`mfad doctor`" + ` says more.`,
 			}
 			st, err := (&ipc.Client{}).Status(cmd.Context())
 			if err != nil {
+				return withSquatter(err, nil)
+			}
+			if err := checkEndpoints(st.IMDSEndpoint); err != nil {
 				return err
 			}
 			vars, err := profileEnv(st, profile, container)

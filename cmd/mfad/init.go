@@ -17,12 +17,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mfad/mfad/daemon/awsconfig"
+	"github.com/mfad/mfad/daemon"
 	"github.com/mfad/mfad/daemon/onboard"
 	"github.com/mfad/mfad/ipc"
 )
 
 func newInitCmd() *cobra.Command {
-	var profile, policyName string
+	var profile, policyName, listen string
 	var yes, showSeed bool
 	cmd := &cobra.Command{
 		Use:   "init",
@@ -60,10 +61,11 @@ leaves the account and the files as they were.`,
 			if res.MFASerial == "" {
 				return nil
 			}
-			return finishInit(cmd, ui, profile)
+			return finishInit(cmd, ui, profile, listen, cmd.Flags().Changed("listen"))
 		},
 	}
 	cmd.Flags().StringVar(&profile, "profile", "default", "`profile` to set up")
+	cmd.Flags().StringVar(&listen, "listen", daemon.DefaultListen, "loopback `address` of the daemon's endpoint, if init starts it (the default one, when another user holds it: a free port)")
 	cmd.Flags().StringVar(&policyName, "policy-name", onboard.DefaultPolicyName, "`name` of the permissions boundary policy")
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "confirm every step")
 	cmd.Flags().BoolVar(&showSeed, "show-secret", false, "also print a new device's secret, for password managers")
@@ -113,7 +115,7 @@ func (u *initUI) ShowSeed() bool {
 
 // finishInit starts the daemon if needed, unlocks, and calls STS through
 // the MFA session to show it works.
-func finishInit(cmd *cobra.Command, ui *initUI, profile string) error {
+func finishInit(cmd *cobra.Command, ui *initUI, profile, listen string, chosen bool) error {
 	ctx := cmd.Context()
 	client := &ipc.Client{}
 	st, err := client.Status(ctx)
@@ -123,7 +125,19 @@ func finishInit(cmd *cobra.Command, ui *initUI, profile string) error {
 			ui.Say("Done. Start the daemon with `mfad serve` or `mfad service install`, then run `mfad unlock`.")
 			return nil
 		}
-		if st, err = startDaemon(ctx, client, profile); err != nil {
+		if err := daemon.CheckLoopback(listen); err != nil {
+			return err
+		}
+		if err := daemon.CheckHolder(listen); err != nil {
+			if chosen {
+				return err
+			}
+			// The default port is another user's: any free one serves,
+			// and `mfad env` points the shell at it.
+			ui.Say("%v. The daemon listens on a free port instead.", err)
+			listen = "127.0.0.1:0"
+		}
+		if st, err = startDaemon(ctx, client, profile, listen); err != nil {
 			return err
 		}
 	} else if err != nil {
@@ -156,7 +170,7 @@ func finishInit(cmd *cobra.Command, ui *initUI, profile string) error {
 // user's own state directory (never a shared one, where another user
 // could have put a file or a link by that name first), and waits for it
 // to answer.
-func startDaemon(ctx context.Context, client *ipc.Client, profile string) (*ipc.Status, error) {
+func startDaemon(ctx context.Context, client *ipc.Client, profile, listen string) (*ipc.Status, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -170,7 +184,7 @@ func startDaemon(ctx context.Context, client *ipc.Client, profile string) (*ipc.
 		return nil, err
 	}
 	defer log.Close()
-	serve := exec.Command(exe, "serve", "--profile", profile)
+	serve := exec.Command(exe, "serve", "--profile", profile, "--listen", listen)
 	serve.Stdout, serve.Stderr = log, log
 	detach(serve)
 	if err := serve.Start(); err != nil {

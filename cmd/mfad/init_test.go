@@ -78,7 +78,7 @@ func TestInitFromScratch(t *testing.T) {
 	t.Cleanup(func() { w.stopDaemon(t) })
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, mfadBin, "init", "--yes")
+	cmd := exec.CommandContext(ctx, mfadBin, "init", "--yes", "--listen", "127.0.0.1:0")
 	cmd.Env = w.env
 	stdin, _ := cmd.StdinPipe()
 	var out, errOut strings.Builder

@@ -32,7 +32,12 @@ EC2 instance metadata service (IMDSv2), and listens for mfad commands on
 its control socket (` + "$XDG_RUNTIME_DIR/mfad/mfad.sock, or $" + ipc.SocketEnv + `).
 
 It starts locked: run ` + "`mfad unlock`" + ` to start a session. Point tools at it
-with ` + "`eval \"$(mfad env)\"`" + `.`,
+with ` + "`eval \"$(mfad env)\"`" + `.
+
+Under a service manager that passes it the endpoint's socket (systemd
+socket activation, LISTEN_FDS; what ` + "`mfad service install`" + ` sets up), it
+serves on that socket instead of --listen: the port stays held across
+restarts, and no other user can take it in between.`,
 		Example: `  mfad serve
   mfad serve --profile work --listen 127.0.0.1:9912`,
 		Args: exactArgs(),
@@ -84,10 +89,15 @@ with ` + "`eval \"$(mfad env)\"`" + `.`,
 				}
 				defer pprof.StopCPUProfile()
 			}
+			inherited, err := daemon.InheritedListener()
+			if err != nil {
+				return err
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return daemon.Run(ctx, daemon.Config{
 				Listen:      listen,
+				Listener:    inherited,
 				Profile:     profile,
 				Socket:      ipc.DefaultSocketPath(),
 				AllowIMDSv1: allowV1,

@@ -38,6 +38,11 @@ silences it.`,
 			if st, err := (&ipc.Client{}).Status(cmd.Context()); err == nil {
 				endpoint = st.IMDSEndpoint
 			}
+			// Never point a shell at another user's listener: it stays
+			// without the variable, and says why at every start.
+			if err := checkEndpoints(endpoint); err != nil {
+				return err
+			}
 			promptFile := filepath.Join(filepath.Dir(ipc.DefaultSocketPath()), daemon.PromptFile)
 			out := cmd.OutOrStdout()
 			switch args[0] {

@@ -30,13 +30,16 @@ cannot assume, keys or SSO first in the chain…), it says so on stderr;
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := (&ipc.Client{}).Status(cmd.Context())
 			if err != nil {
-				return err
+				return withSquatter(err, nil)
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
-				return enc.Encode(st)
+				if err := enc.Encode(st); err != nil {
+					return err
+				}
+				return withSquatter(nil, st)
 			}
 			fmt.Fprintf(out, "mfad %s (pid %d) serves profile %s at %s\n\n", st.Version, st.PID, st.IMDSProfile, st.IMDSEndpoint)
 			w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
@@ -68,7 +71,7 @@ cannot assume, keys or SSO first in the chain…), it says so on stderr;
 				}
 			}
 			warnAboutShell(cmd.ErrOrStderr(), st)
-			return nil
+			return withSquatter(nil, st)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the status as JSON")

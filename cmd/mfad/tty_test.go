@@ -174,7 +174,7 @@ func TestTerminalFirstRun(t *testing.T) {
 func TestTerminalInit(t *testing.T) {
 	w := newInitWorld(t, ststest.NewUser("123456789012", "carol").WithoutMFA())
 	t.Cleanup(func() { w.stopDaemon(t) })
-	term := w.inTerminal(nil, "init")
+	term := w.inTerminal(nil, "init", "--listen", "127.0.0.1:0")
 	answer := func(prompt, reply string) {
 		t.Helper()
 		term.expect(prompt)

@@ -40,7 +40,7 @@ and in your shell's history; the prompt and stdin do not.`,
 			// that is not there.
 			st, err := client.Status(cmd.Context())
 			if err != nil {
-				return err
+				return withSquatter(err, nil)
 			}
 			if profile == "" {
 				profile = st.IMDSProfile

@@ -1,0 +1,150 @@
+//go:build linux
+
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mfad/mfad/ipc/ipctest"
+)
+
+// squatEnv makes a copy of this test binary listen on a free loopback
+// port, print its address, and hold it until its stdin closes.
+const squatEnv = "MFAD_TEST_SQUAT"
+
+// TestHelperSquat is not a test: run as another user, it is the squatter.
+func TestHelperSquat(t *testing.T) {
+	if os.Getenv(squatEnv) == "" {
+		return
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	os.Stdout.WriteString(ln.Addr().String() + "\n")
+	io.Copy(io.Discard, os.Stdin)
+}
+
+// TestSquatterNamed: another user listens on the port mfad would use.
+// `mfad serve` says who holds it, and status and doctor refuse to call an
+// endpoint held by someone else fine, with the user's name.
+func TestSquatterNamed(t *testing.T) {
+	ipctest.RequireRoot(t)
+	w := newWorld(t)
+	w.addKeys()
+	helper := ipctest.HelperBinary(t)
+	squat := exec.Command(helper, "-test.run=^TestHelperSquat$")
+	squat.Env = []string{"HOME=/", squatEnv + "=1"}
+	squat.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: ipctest.OtherUID, Gid: ipctest.OtherUID}}
+	stdin, _ := squat.StdinPipe()
+	stdout, _ := squat.StdoutPipe()
+	if err := squat.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdin.Close(); squat.Wait() })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := strings.TrimSpace(line)
+	held := addr + " is held by uid 65534 (nobody), not by you: do not use it"
+
+	expectFailure(t, w.mfad("", nil, "serve", "--listen", addr), held, "mfad serve --listen 127.0.0.1:PORT")
+	shell := []string{"AWS_EC2_METADATA_SERVICE_ENDPOINT=http://" + addr + "/"}
+	expectFailure(t, w.mfad("", shell, "status"), held, "tell your administrator")
+	expectFailure(t, w.mfad("", shell, "unlock", "--code", "123456"), held, "tell your administrator")
+	doctor := w.mfad("", shell, "doctor")
+	if doctor.exit == 0 || !strings.Contains(doctor.stdout, "PROBLEM  endpoint: "+held) {
+		t.Fatalf("doctor:\n%s", doctor.stdout)
+	}
+	// With the user's own daemon running, status still names the shell's
+	// endpoint as another user's.
+	w.serve()
+	expectFailure(t, w.mfad("", shell, "status"), held, "tell your administrator")
+}
+
+// TestSocketActivationRestartIsInvisible: the endpoint's socket is held by
+// the service manager (here the test), and passed to the daemon
+// (LISTEN_FDS). A program asking for credentials in a loop while the
+// daemon is restarted never sees a failure: requests wait in the kernel's
+// queue for the next daemon, which restores the session from the keyring.
+func TestSocketActivationRestartIsInvisible(t *testing.T) {
+	w := newWorld(t)
+	w.addKeys()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	socket, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer socket.Close()
+	activated := func(cmd *exec.Cmd) {
+		cmd.ExtraFiles = []*os.File{socket}
+		cmd.Env = append(cmd.Env, "LISTEN_FDS=1")
+	}
+	d, logs := w.serveWith(activated, "--log-level", "debug")
+	allLogs := []*syncBuffer{logs}
+	if d.endpoint != "http://"+ln.Addr().String()+"/" {
+		t.Fatalf("the daemon serves %s, not the socket it was passed (%s)", d.endpoint, ln.Addr())
+	}
+	w.mustMfad("unlock", "--code", w.freshCode())
+
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	ctx, cancel := context.WithCancel(context.Background())
+	var asked, failed atomic.Int64
+	var firstFailure atomic.Value
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				asked.Add(1)
+				if err := sdkSequence(client, d.endpoint); err != nil {
+					failed.Add(1)
+					firstFailure.CompareAndSwap(nil, err.Error())
+				}
+			}
+		}()
+	}
+	for range 3 {
+		before := asked.Load()
+		d.stop(t)
+		d, logs = w.serveWith(activated, "--log-level", "debug")
+		allLogs = append(allLogs, logs)
+		for asked.Load() < before+20 {
+			select {
+			case <-time.After(10 * time.Millisecond):
+			case <-d.exitedEarly():
+				t.Fatal("the daemon stopped")
+			}
+		}
+	}
+	cancel()
+	wg.Wait()
+	t.Logf("%d credential sequences over 3 restarts, %d failed", asked.Load(), failed.Load())
+	if failed.Load() > 0 {
+		for _, l := range allLogs {
+			t.Log(l.String())
+		}
+		t.Fatalf("%d of %d sequences failed across restarts; first: %v", failed.Load(), asked.Load(), firstFailure.Load())
+	}
+	if n := len(w.sts.Issued()); n != 1 {
+		t.Fatalf("STS issued %d sessions: the restarts lost the session", n)
+	}
+}
