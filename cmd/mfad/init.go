@@ -16,8 +16,8 @@ import (
 	"github.com/mdp/qrterminal/v3"
 	"github.com/spf13/cobra"
 
-	"github.com/mfad/mfad/daemon/awsconfig"
 	"github.com/mfad/mfad/daemon"
+	"github.com/mfad/mfad/daemon/awsconfig"
 	"github.com/mfad/mfad/daemon/onboard"
 	"github.com/mfad/mfad/ipc"
 )
