@@ -12,6 +12,7 @@ NFPM_VERSION=v2.45.2
 rm -rf dist && mkdir -p dist/completions
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${MFAD_VERSION}" -o dist/mfad ./cmd/mfad
 dist/mfad service unit --executable /usr/bin/mfad > dist/mfad.service
+dist/mfad service unit --socket > dist/mfad.socket
 for shell in bash zsh fish; do
   dist/mfad completion "$shell" > "dist/completions/mfad.$shell"
 done

@@ -43,7 +43,7 @@ func TestDebianPackage(t *testing.T) {
 	if out := run("/usr/bin/mfad", "--version"); !strings.Contains(out, "1.2.3-test") {
 		t.Fatalf("mfad --version: %s", out)
 	}
-	for _, f := range []string{"/usr/lib/systemd/user/mfad.service", "/usr/share/bash-completion/completions/mfad", "/usr/share/doc/mfad/README.md"} {
+	for _, f := range []string{"/usr/lib/systemd/user/mfad.service", "/usr/lib/systemd/user/mfad.socket", "/usr/share/bash-completion/completions/mfad", "/usr/share/doc/mfad/README.md"} {
 		if _, err := os.Stat(f); err != nil {
 			t.Errorf("not installed: %v", err)
 		}

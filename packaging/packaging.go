@@ -16,6 +16,8 @@ import (
 var (
 	//go:embed systemd/mfad.service.tmpl
 	systemdUnit string
+	//go:embed systemd/mfad.socket.tmpl
+	systemdSocket string
 	//go:embed launchd/mfad.plist.tmpl
 	launchdPlist string
 )
@@ -45,6 +47,13 @@ func SystemdUnit(s Service) (string, error) {
 		env[i] = systemdQuote(e)
 	}
 	return render(systemdUnit, map[string]any{"ExecStart": strings.Join(quoted, " "), "Environment": env})
+}
+
+// SystemdSocket renders the systemd user socket unit that holds the IMDS
+// endpoint's address listen (a literal host:port) and passes it to the
+// service (socket activation).
+func SystemdSocket(listen string) (string, error) {
+	return render(systemdSocket, map[string]any{"Listen": listen})
 }
 
 // LaunchdPlist renders the launchd agent for s.

@@ -27,13 +27,21 @@ func TestSystemdUnitVerifies(t *testing.T) {
 	if err != nil {
 		t.Fatalf("systemd-analyze is needed (Debian systemd; .ci/install-deps installs it): %v", err)
 	}
-	path := filepath.Join(t.TempDir(), "mfad.service")
+	socket, err := SystemdSocket("127.0.0.1:9911")
+	if err != nil || !strings.Contains(socket, "ListenStream=127.0.0.1:9911\n") {
+		t.Fatalf("socket unit: %v\n%s", err, socket)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mfad.service")
 	if err := os.WriteFile(path, []byte(unit), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(analyze, "verify", path).CombinedOutput()
-	if err != nil || strings.Contains(string(out), "mfad.service:") {
-		t.Fatalf("systemd-analyze verify: %v\n%s\n%s", err, out, unit)
+	if err := os.WriteFile(filepath.Join(dir, "mfad.socket"), []byte(socket), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(analyze, "verify", path, filepath.Join(dir, "mfad.socket")).CombinedOutput()
+	if err != nil || strings.Contains(string(out), "mfad.service:") || strings.Contains(string(out), "mfad.socket:") {
+		t.Fatalf("systemd-analyze verify: %v\n%s\n%s\n%s", err, out, unit, socket)
 	}
 }
 

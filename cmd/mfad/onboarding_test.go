@@ -138,11 +138,15 @@ func TestServiceInstall(t *testing.T) {
 		}
 	}
 	unitPath := filepath.Join(w.home, ".config", "systemd", "user", "mfad.service")
+	socketPath := filepath.Join(w.home, ".config", "systemd", "user", "mfad.socket")
 	envPath := filepath.Join(w.home, ".config", "environment.d", "60-mfad.conf")
 
 	out := w.mustMfad("service", "install", "--profile", "work", "--listen", "127.0.0.1:9912")
-	if !strings.Contains(out, "wrote "+unitPath) || !strings.Contains(out, "wrote "+envPath) {
+	if !strings.Contains(out, "wrote "+unitPath) || !strings.Contains(out, "wrote "+envPath) || !strings.Contains(out, "wrote "+socketPath) {
 		t.Fatalf("install said:\n%s", out)
+	}
+	if socket, _ := os.ReadFile(socketPath); !strings.Contains(string(socket), "ListenStream=127.0.0.1:9912\n") {
+		t.Fatalf("socket unit:\n%s", socket)
 	}
 	unit, err := os.ReadFile(unitPath)
 	if err != nil {
@@ -154,12 +158,13 @@ func TestServiceInstall(t *testing.T) {
 	if env, _ := os.ReadFile(envPath); !strings.Contains(string(env), "\nAWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:9912/\n") {
 		t.Fatalf("environment.d:\n%s", env)
 	}
-	analyze, err := exec.Command("systemd-analyze", "verify", unitPath).CombinedOutput()
-	if err != nil || strings.Contains(string(analyze), "mfad.service:") {
+	analyze, err := exec.Command("systemd-analyze", "verify", unitPath, socketPath).CombinedOutput()
+	if err != nil || strings.Contains(string(analyze), "mfad.service:") || strings.Contains(string(analyze), "mfad.socket:") {
 		t.Fatalf("systemd-analyze verify: %v\n%s", err, analyze)
 	}
 	recorded, _ := os.ReadFile(calls)
-	if !strings.Contains(string(recorded), "enable --user mfad.service") || !strings.Contains(string(recorded), "daemon-reload --user") {
+	if !strings.Contains(string(recorded), "enable --user mfad.service") || !strings.Contains(string(recorded), "daemon-reload --user") ||
+		!strings.Contains(string(recorded), "--user enable mfad.socket") {
 		t.Fatalf("systemctl was asked:\n%s", recorded)
 	}
 
@@ -175,7 +180,7 @@ func TestServiceInstall(t *testing.T) {
 	expectFailure(t, w.mfad("", nil, "service", "install", "--listen", "0.0.0.0:9911"), "loopback only", "--listen 127.0.0.1:PORT")
 
 	w.mustMfad("service", "uninstall")
-	for _, p := range []string{unitPath, envPath} {
+	for _, p := range []string{unitPath, socketPath, envPath} {
 		if _, err := os.Stat(p); !os.IsNotExist(err) {
 			t.Errorf("%s left after uninstall: %v", p, err)
 		}

@@ -15,6 +15,7 @@ import (
 
 func newServiceCmd() *cobra.Command {
 	var listen, profile, executable string
+	var socketUnit bool
 	settings := func() (autostart.Settings, error) {
 		exe, err := os.Executable()
 		if err != nil {
@@ -33,6 +34,7 @@ func newServiceCmd() *cobra.Command {
 			Executable: exe,
 			ServeArgs:  []string{"--listen", listen, "--profile", profile},
 			Endpoint:   "http://" + listen + "/",
+			Listen:     listen,
 		}, nil
 	}
 	cmd := &cobra.Command{
@@ -48,7 +50,12 @@ and GNOME), launchctl setenv by the agent on macOS, the user environment on
 Windows. Install is safe to repeat, and updates the service to this binary
 and these flags; uninstall removes everything install wrote.
 
-"unit" prints the systemd user unit, for packagers (see --executable).`,
+On Linux the port is held by systemd (mfad.socket, socket activation)
+from login to logout: while the daemon restarts or is upgraded, requests
+wait for it, and no other user can take the port in between.
+
+"unit" prints the systemd user unit, and "unit --socket" the socket unit,
+for packagers (see --executable).`,
 		Example: `  mfad service install && mfad service start
   mfad service install --profile work --listen 127.0.0.1:9912
   mfad service status`,
@@ -88,6 +95,9 @@ and these flags; uninstall removes everything install wrote.
 				fmt.Fprintf(out, "service %s: done\n", action)
 			case "unit":
 				unit, err := packaging.SystemdUnit(packaging.Service{Args: append([]string{s.Executable, "serve"}, s.ServeArgs...)})
+				if socketUnit {
+					unit, err = packaging.SystemdSocket(s.Listen)
+				}
 				if err != nil {
 					return err
 				}
@@ -107,5 +117,6 @@ and these flags; uninstall removes everything install wrote.
 	cmd.Flags().StringVar(&listen, "listen", daemon.DefaultListen, "loopback `address` the service's daemon serves on")
 	cmd.Flags().StringVar(&profile, "profile", "default", "`profile` the service's daemon serves on its IMDS endpoint")
 	cmd.Flags().StringVar(&executable, "executable", "", "`path` of mfad the service runs (default: this binary)")
+	cmd.Flags().BoolVar(&socketUnit, "socket", false, "with unit: print the systemd socket unit instead")
 	return cmd
 }

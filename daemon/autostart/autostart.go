@@ -22,6 +22,10 @@ type Settings struct {
 	// Endpoint is the IMDS endpoint the daemon will serve, for the
 	// session environment.
 	Endpoint string
+	// Listen is the endpoint's address, host:port, which the service
+	// manager holds for the daemon where it can (systemd socket
+	// activation).
+	Listen string
 }
 
 // Status is what the service manager says of the service.

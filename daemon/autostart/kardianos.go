@@ -91,10 +91,23 @@ func Install(s Settings) (Installed, error) {
 			return nil, err
 		}
 	}
+	socket, err := installSocket(s)
+	if err != nil {
+		return nil, err
+	}
 	if err := svc.Install(); err != nil {
+		removeSocket()
+		return nil, err
+	}
+	if err := enableSocket(); err != nil {
+		_ = svc.Uninstall()
+		removeSocket()
 		return nil, err
 	}
 	files := Installed{servicePath()}
+	if socket != "" {
+		files = append(files, socket)
+	}
 	envFile, err := writeSessionEnvironment(s.Endpoint)
 	if err != nil {
 		return files, err
@@ -117,16 +130,26 @@ func Uninstall(s Settings) error {
 			return err
 		}
 	}
+	if err := removeSocket(); err != nil {
+		return err
+	}
 	return removeSessionEnvironment()
 }
 
-// Control runs start, stop or restart.
+// Control runs start, stop or restart. Stop stops the socket too: a held
+// socket would start the daemon again at the next request.
 func Control(s Settings, action string) error {
 	svc, err := newService(s)
 	if err != nil {
 		return err
 	}
-	return service.Control(svc, action)
+	if err := service.Control(svc, action); err != nil {
+		return err
+	}
+	if action == "stop" {
+		return controlSocket("stop")
+	}
+	return nil
 }
 
 // CurrentStatus asks the service manager.
