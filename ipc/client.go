@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 )
 
 // Client talks to the daemon. The zero value uses DefaultSocketPath.
@@ -54,9 +55,38 @@ func (c *Client) socket() string {
 	return DefaultSocketPath()
 }
 
+// DefaultTimeout bounds a call whose context has no deadline: the daemon
+// answers from memory in milliseconds, so one that does not answer is
+// stopped (SIGSTOP, a debugger) or stuck, and a command must say so rather
+// than hang.
+const DefaultTimeout = 5 * time.Second
+
+// NotAnsweringError reports a daemon that accepted the call but did not
+// answer in time.
+type NotAnsweringError struct {
+	Socket  string
+	Timeout time.Duration
+}
+
+func (e *NotAnsweringError) Error() string {
+	return fmt.Sprintf("mfad at %s did not answer within %s", e.Socket, e.Timeout)
+}
+
+// Hint says what to look at.
+func (e *NotAnsweringError) Hint() string {
+	return "the daemon may be stopped or stuck: check it with `ps -C mfad -o pid,stat,cmd` (T is stopped; `kill -CONT PID` resumes it), or restart it with `mfad service restart`"
+}
+
 // send makes one request and decodes a 200 answer into out, or the error
-// the daemon reported.
+// the daemon reported. Without a deadline in ctx, it waits DefaultTimeout.
 func (c *Client) send(ctx context.Context, method, path string, in, out any) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
+		defer cancel()
+	}
+	deadline, _ := ctx.Deadline()
+	timeout := time.Until(deadline).Round(time.Second)
 	c.once.Do(func() {
 		c.http = &http.Client{Transport: &http.Transport{DialContext: c.dial}}
 	})
@@ -86,10 +116,16 @@ func (c *Client) send(ctx context.Context, method, path string, in, out any) err
 		if errors.As(err, &refused) {
 			return refused
 		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			return &NotAnsweringError{Socket: c.socket(), Timeout: timeout}
+		}
 		return fmt.Errorf("failed to talk to mfad: %w", err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &NotAnsweringError{Socket: c.socket(), Timeout: timeout}
+	}
 	if err != nil {
 		return fmt.Errorf("failed to read mfad's answer: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -574,5 +575,34 @@ func TestCommandsHardenThemselves(t *testing.T) {
 		"bash", "-c", `ulimit -c unlimited; "$MFAD" exec prod -- sh -c 'echo "core=$(ulimit -c) passphrase=${MFAD_FILE_PASSPHRASE:-none}"'`)
 	if err != nil || strings.TrimSpace(out) != "core=unlimited passphrase=none" {
 		t.Fatalf("the command under exec: %v\n%s", err, out)
+	}
+}
+
+// TestStoppedDaemonDoesNotHangCommands: a daemon that accepts but never
+// answers (stopped with SIGSTOP) makes commands fail within their deadline,
+// saying what to look at, instead of hanging.
+func TestStoppedDaemonDoesNotHangCommands(t *testing.T) {
+	w := newWorld(t)
+	w.addKeys()
+	d := w.serve()
+	d.cmd.Process.Signal(syscall.SIGSTOP)
+	defer d.cmd.Process.Signal(syscall.SIGCONT)
+	start := time.Now()
+	expectFailure(t, w.mfad("", nil, "status"), "did not answer within 5s", "kill -CONT PID")
+	if took := time.Since(start); took > 20*time.Second {
+		t.Fatalf("status took %s", took)
+	}
+}
+
+// TestCodeOnTheCommandLineWarns: --code typed at a terminal works, and
+// says where the code can be seen.
+func TestCodeOnTheCommandLineWarns(t *testing.T) {
+	w := newWorld(t)
+	w.addKeys()
+	w.serve()
+	term := w.inTerminal(nil, "unlock", "--code", w.freshCode())
+	term.expect("visible to every user of this computer (ps)")
+	if code := term.wait(); code != 0 || !strings.Contains(term.output(), "unlocked profile default until") {
+		t.Fatalf("unlock --code at a terminal: exit %d\n%s", code, term.output())
 	}
 }

@@ -45,6 +45,9 @@ and in your shell's history; the prompt and stdin do not.`,
 			if profile == "" {
 				profile = st.IMDSProfile
 			}
+			if _, interactive := newInput(cmd).terminal(); interactive && code != "" {
+				fmt.Fprintln(cmd.ErrOrStderr(), "mfad: note: a code given with --code is visible to every user of this computer (ps) and stays in your shell's history\nhint: run `mfad unlock` and type it at the prompt, or pipe it on stdin")
+			}
 			p, ok := profileStatus(st, profile)
 			if !ok {
 				return awsconfig.NotFoundError(profile)
