@@ -2,7 +2,10 @@ package imds
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -45,10 +48,20 @@ type containerError struct {
 	Message string `json:"message"`
 }
 
+// ProfileToken is the token that reaches the container endpoint for
+// profile alone, derived from the endpoint's token: what `mfad exec` hands
+// a command, so that the command (or anything it passes its environment
+// to) cannot fetch the user's other profiles.
+func ProfileToken(token, profile string) string {
+	mac := hmac.New(sha256.New, []byte(token))
+	mac.Write([]byte("mfad profile token\x00" + profile))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
 func (h *Handler) containerCredentials(w http.ResponseWriter, r *http.Request) {
 	c := h.opts.Container
 	got := r.Header.Values("Authorization")
-	if len(got) != 1 || subtle.ConstantTimeCompare([]byte(got[0]), []byte(c.Token)) != 1 {
+	if len(got) != 1 || !containerTokenFits(got[0], c.Token, chi.URLParam(r, "profile")) {
 		h.count.unauthorized.Add(1)
 		writeContainerError(w, http.StatusUnauthorized, containerError{"Unauthorized",
 			"the Authorization header does not carry mfad's token; set AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE as `mfad env --container` prints"})
@@ -74,6 +87,14 @@ func (h *Handler) containerCredentials(w http.ResponseWriter, r *http.Request) {
 		AccountID:       creds.AccountID,
 	})
 	writeBody(w, http.StatusOK, applicationJSON, body)
+}
+
+// containerTokenFits reports whether sent is the endpoint's token, or the
+// token of profile alone, comparing in constant time.
+func containerTokenFits(sent, token, profile string) bool {
+	all := subtle.ConstantTimeCompare([]byte(sent), []byte(token))
+	one := subtle.ConstantTimeCompare([]byte(sent), []byte(ProfileToken(token, profile)))
+	return all|one == 1
 }
 
 func writeContainerError(w http.ResponseWriter, status int, e containerError) {

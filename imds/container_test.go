@@ -39,6 +39,9 @@ func TestContainerEndpoint(t *testing.T) {
 		{"no token", "/profiles/work", "", 401, "Unauthorized"},
 		{"wrong token", "/profiles/work", "container-token-for-testz", 401, "Unauthorized"},
 		{"token prefix", "/profiles/work", "container-token", 401, "Unauthorized"},
+		{"the profile's own token", "/profiles/work", ProfileToken(testContainerToken, "work"), 200, ""},
+		{"another profile's token", "/profiles/work", ProfileToken(testContainerToken, "other"), 401, "Unauthorized"},
+		{"a profile's token for another profile", "/profiles/other", ProfileToken(testContainerToken, "work"), 401, "Unauthorized"},
 		{"no profile", "/profiles/", testContainerToken, 404, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

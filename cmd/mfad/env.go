@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mfad/mfad/daemon/awsconfig"
+	"github.com/mfad/mfad/daemon/privatefile"
+	"github.com/mfad/mfad/imds"
 	"github.com/mfad/mfad/ipc"
 )
 
@@ -182,6 +185,23 @@ func profileEnv(st *ipc.Status, profile string, container bool) ([][2]string, er
 		{"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", st.ContainerTokenFile},
 		{"AWS_CONTAINER_AUTHORIZATION_TOKEN", strings.TrimSpace(string(token))},
 	}, nil
+}
+
+// profileOnlyEnv is profileEnv for a command that must reach profile and
+// nothing else (mfad exec): always the container endpoint, with a token
+// that the endpoint takes for this profile alone, in a file of its own.
+func profileOnlyEnv(st *ipc.Status, profile string) ([][2]string, error) {
+	vars, err := profileEnv(st, profile, true)
+	if err != nil {
+		return nil, err
+	}
+	token := imds.ProfileToken(vars[2][1], profile)
+	file := filepath.Join(filepath.Dir(st.ContainerTokenFile), "exec-"+url.PathEscape(profile)+".token")
+	if err := privatefile.Write(file, []byte(token)); err != nil {
+		return nil, fmt.Errorf("failed to write the command's token: %w", err)
+	}
+	vars[1][1], vars[2][1] = file, token
+	return vars, nil
 }
 
 // fishQuote quotes s for fish, where a backslash escapes a quote or itself

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"net/url"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -35,8 +36,9 @@ func newExecCmd() *cobra.Command {
 		Use:   "exec PROFILE [-- COMMAND [ARGS...]]",
 		Short: "Run a command with a profile's credentials",
 		Long: `Run COMMAND as PROFILE: with the variables that give it PROFILE's
-credentials from the daemon, as ` + "`mfad env --profile PROFILE`" + ` prints them,
-and the profile's region. Nothing that every SDK would use first reaches
+credentials from the daemon's container endpoint, with a token that
+reaches PROFILE alone (not the user's other profiles), and the profile's
+region. Nothing that every SDK would use first reaches
 it: variables with keys, web identity or another profile are removed; the
 credentials file is hidden (AWS_SHARED_CREDENTIALS_FILE=` + os.DevNull + `); and the
 config file it reads is a copy of yours whose default profile is PROFILE's
@@ -73,7 +75,7 @@ directly, as mfad becomes the command.`,
 			if err != nil {
 				return err
 			}
-			vars, err := profileEnv(st, profile, false)
+			vars, err := profileOnlyEnv(st, profile)
 			if err != nil {
 				return err
 			}
@@ -145,7 +147,7 @@ func isolatedConfigFile(st *ipc.Status, profile string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	path := filepath.Join(dir, "exec-"+profile+".config")
+	path := filepath.Join(dir, "exec-"+url.PathEscape(profile)+".config")
 	if err := privatefile.Write(path, data); err != nil {
 		return "", fmt.Errorf("failed to write the config file for the command: %w", err)
 	}

@@ -606,3 +606,23 @@ func TestCodeOnTheCommandLineWarns(t *testing.T) {
 		t.Fatalf("unlock --code at a terminal: exit %d\n%s", code, term.output())
 	}
 }
+
+// TestExecTokenReachesItsProfileOnly: the token a command under exec gets
+// fetches its own profile from the container endpoint, and no other.
+func TestExecTokenReachesItsProfileOnly(t *testing.T) {
+	w := newIdentityWorld(t)
+	fetch := `import os, urllib.request, urllib.error
+uri = os.environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
+token = open(os.environ["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"]).read()
+assert token == os.environ["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
+for profile in ("prod", "default"):
+    req = urllib.request.Request(uri.rsplit("/", 1)[0] + "/" + profile, headers={"Authorization": token})
+    try:
+        print(profile, urllib.request.urlopen(req).status)
+    except urllib.error.HTTPError as e:
+        print(profile, e.code)`
+	out, err := runClient(t, w.shellEnv("AWS_CONFIG_FILE="+filepath.Join(w.home, "aws-config")), mfadBin, "exec", "prod", "--", debianPython, "-c", fetch)
+	if err != nil || strings.TrimSpace(out) != "prod 200\ndefault 401" {
+		t.Fatalf("the exec token: %v\n%s", err, out)
+	}
+}
