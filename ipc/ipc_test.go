@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 )
 
@@ -223,9 +222,17 @@ func TestDefaultSocketPath(t *testing.T) {
 	if got := DefaultSocketPath(); got != "/run/user/1000/mfad/mfad.sock" {
 		t.Errorf("with XDG_RUNTIME_DIR: %s", got)
 	}
+	// Without a runtime directory: the user's own state directory,
+	// never a name in the shared temporary directory.
 	t.Setenv("XDG_RUNTIME_DIR", "")
-	if got, want := DefaultSocketPath(), filepath.Join(os.TempDir(), "mfad-"+strconv.Itoa(os.Getuid()), "mfad.sock"); got != want {
+	t.Setenv("XDG_STATE_HOME", "/home/alice/.state")
+	if got, want := DefaultSocketPath(), "/home/alice/.state/mfad/run/mfad.sock"; got != want {
 		t.Errorf("without XDG_RUNTIME_DIR: %s, want %s", got, want)
+	}
+	t.Setenv("XDG_STATE_HOME", "")
+	t.Setenv("HOME", "/home/alice")
+	if got, want := DefaultSocketPath(), "/home/alice/.local/state/mfad/run/mfad.sock"; got != want {
+		t.Errorf("without XDG_RUNTIME_DIR and XDG_STATE_HOME: %s, want %s", got, want)
 	}
 	t.Setenv(SocketEnv, "/elsewhere/m.sock")
 	if got := DefaultSocketPath(); got != "/elsewhere/m.sock" {

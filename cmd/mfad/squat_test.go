@@ -1,4 +1,4 @@
-//go:build linux
+//go:build unix
 
 package main
 
@@ -10,6 +10,9 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -146,5 +149,44 @@ func TestSocketActivationRestartIsInvisible(t *testing.T) {
 	}
 	if n := len(w.sts.Issued()); n != 1 {
 		t.Fatalf("STS issued %d sessions: the restarts lost the session", n)
+	}
+}
+
+// TestNoSharedNames: another user takes, first, every name mfad once used
+// in the shared temporary directory (the socket directory's fallback, the
+// daemon log of init). mfad runs regardless, without XDG_RUNTIME_DIR, and
+// puts nothing there.
+func TestNoSharedNames(t *testing.T) {
+	ipctest.RequireRoot(t)
+	w := newWorld(t)
+	w.addKeys()
+	shared := filepath.Join(t.TempDir(), "tmp")
+	if err := os.Mkdir(shared, 0o777|os.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(shared, 0o777|os.ModeSticky)
+	squatted := []string{filepath.Join(shared, "mfad-"+strconv.Itoa(os.Getuid())), filepath.Join(shared, "mfad-init.log")}
+	os.Mkdir(squatted[0], 0o777)
+	os.WriteFile(squatted[1], nil, 0o666)
+	for _, p := range squatted {
+		os.Chown(p, ipctest.OtherUID, ipctest.OtherUID)
+		os.Chmod(p, 0o777)
+	}
+	w.unsetEnv("XDG_RUNTIME_DIR")
+	w.env = append(w.env, "TMPDIR="+shared)
+	w.serve()
+	w.mustMfad("unlock", "--code", w.freshCode())
+	if st := w.mustMfad("status"); !regexp.MustCompile(`default\s+-\s+unlocked`).MatchString(st) {
+		t.Fatalf("status:\n%s", st)
+	}
+	if _, err := os.Stat(filepath.Join(w.home, ".local", "state", "mfad", "run", "mfad.sock")); err != nil {
+		t.Fatalf("the socket is not in the user's state directory: %v", err)
+	}
+	entries, _ := os.ReadDir(shared)
+	if len(entries) != 2 {
+		t.Fatalf("mfad put something in the shared directory: %v", entries)
+	}
+	if e, _ := os.ReadDir(squatted[0]); len(e) != 0 {
+		t.Fatalf("mfad used the other user's directory: %v", e)
 	}
 }

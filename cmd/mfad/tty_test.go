@@ -123,7 +123,7 @@ func TestTerminalFirstRun(t *testing.T) {
 	w.unsetEnv("MFAD_FILE_PASSPHRASE", "MFAD_KEYRING_BACKEND")
 
 	serve := w.inTerminal(nil, "serve", "--listen", "127.0.0.1:0")
-	serve.expect("choose a passphrase to encrypt keys in " + w.home + "/data/mfad/keyring: ")
+	serve.expect("choose a passphrase to encrypt keys in " + w.home + "/data/mfad/keyring.v2: ")
 	serve.typeLine("first run passphrase")
 	serve.expect("repeat the passphrase: ")
 	serve.typeLine("first run passphrase")

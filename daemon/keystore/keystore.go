@@ -59,6 +59,9 @@ type Store struct {
 	ring    keyring.Keyring
 	backend string
 	timeout time.Duration
+	// migrate moves a file keyring to the scrypt layout once its
+	// passphrase is checked (kdf.go); nil when there is nothing to move.
+	migrate func(keyring.Keyring) (keyring.Keyring, error)
 }
 
 // Backend names the keyring backend in use.
@@ -108,6 +111,14 @@ func Open(opts Options) (*Store, error) {
 	var failures []string
 	for _, b := range candidates {
 		cfg.AllowedBackends = []keyring.BackendType{b}
+		var migrate func(keyring.Keyring) (keyring.Keyring, error)
+		if b == keyring.FileBackend {
+			var err error
+			if migrate, err = fileConfig(&cfg, opts); err != nil {
+				failures = append(failures, fmt.Sprintf("%s: %v", b, err))
+				continue
+			}
+		}
 		ring, err := keyring.Open(cfg)
 		if err != nil {
 			failures = append(failures, fmt.Sprintf("%s: %v", b, err))
@@ -119,7 +130,7 @@ func Open(opts Options) (*Store, error) {
 			// the user on purpose.
 			timeout = 0
 		}
-		return &Store{ring: ring, backend: string(b), timeout: timeout}, nil
+		return &Store{ring: ring, backend: string(b), timeout: timeout, migrate: migrate}, nil
 	}
 	msg := "no keyring backend is available"
 	if len(failures) > 0 {
@@ -138,6 +149,23 @@ func (s *Store) Unlock() error {
 	if s.backend != string(keyring.FileBackend) {
 		return nil
 	}
+	if err := s.checkPassphrase(); err != nil {
+		return err
+	}
+	if s.migrate != nil {
+		ring, err := s.migrate(s.ring)
+		if err != nil {
+			return ipc.NewError(ipc.KindKeyring, "failed to move the encrypted key file to scrypt: "+err.Error()+"; the keys are still in the old file",
+				"run the command again; report it if it keeps failing")
+		}
+		s.ring, s.migrate = ring, nil
+	}
+	return nil
+}
+
+// checkPassphrase tries the file keyring's passphrase on an item there, or
+// on a new keyring writes the check item. Called by Unlock.
+func (s *Store) checkPassphrase() error {
 	var names []string
 	err := s.do(func() (err error) {
 		names, err = s.ring.Keys()
@@ -332,6 +360,10 @@ func EnvOptions(ask func(prompt string) (string, error)) (Options, error) {
 	fileDir := filepath.Join(dir, "keyring")
 	passphrase := func(string) (string, error) {
 		if p, ok := os.LookupEnv(PassphraseEnv); ok {
+			if p == "" {
+				return "", ipc.NewError(ipc.KindKeyring, PassphraseEnv+" is set but empty",
+					"set it to the passphrase, or unset it to be asked; an empty passphrase protects nothing")
+			}
 			return p, nil
 		}
 		if ask == nil {
@@ -339,11 +371,15 @@ func EnvOptions(ask func(prompt string) (string, error)) (Options, error) {
 				"the encrypted key file in "+fileDir+" needs its passphrase, and there is no terminal to ask on",
 				"set "+PassphraseEnv+", or run the command in a terminal")
 		}
-		if entries, _ := os.ReadDir(fileDir); len(entries) > 0 {
+		l := layoutOf(fileDir)
+		switch {
+		case l.current():
+			return ask("passphrase for the encrypted keys in " + l.dir)
+		case l.hasOld():
 			return ask("passphrase for the encrypted keys in " + fileDir)
 		}
 		// A new file keyring: a typo now would lock the keys away for good.
-		first, err := ask("choose a passphrase to encrypt keys in " + fileDir)
+		first, err := ask("choose a passphrase to encrypt keys in " + layoutOf(fileDir).dir)
 		if err != nil {
 			return "", err
 		}

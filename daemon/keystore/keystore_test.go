@@ -92,8 +92,8 @@ func TestFileBackend(t *testing.T) {
 	if got, err := fileStore(t, dir, "correct horse").Keys("default"); err != nil || got.AccessKeyID != testKeyID {
 		t.Fatalf("reopened: %v", err)
 	}
-	// Nothing readable on disk.
-	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+	// Nothing readable on disk, in the keyring or next to it.
+	err := filepath.Walk(filepath.Dir(dir), func(p string, fi os.FileInfo, err error) error {
 		if err != nil || fi.IsDir() {
 			return err
 		}
@@ -144,8 +144,10 @@ func TestFileBackendWithoutPassphrase(t *testing.T) {
 	if err := s.PutKeys("default", keys); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(os.Getenv("XDG_DATA_HOME"), "mfad", "keyring")); err != nil {
-		t.Fatalf("file keyring not under the data directory: %v", err)
+	for _, name := range []string{"keyring.v2", "keyring.v2.kdf"} {
+		if _, err := os.Stat(filepath.Join(os.Getenv("XDG_DATA_HOME"), "mfad", name)); err != nil {
+			t.Fatalf("file keyring not under the data directory: %v", err)
+		}
 	}
 }
 
