@@ -31,7 +31,7 @@ func TestPromptHook(t *testing.T) {
 	const (
 		locked  = "mfad: profile default is locked; run `mfad unlock`"
 		ending  = "mfad: the MFA session of profile default ends at "
-		stopped = "mfad: the daemon is not running"
+		stopped = "mfad: failed to connect to mfad at "
 	)
 	for _, sh := range shells {
 		t.Run(sh.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -24,10 +25,11 @@ the profile this shell uses (MFAD_PROFILE in an ` + "`mfad exec`" + ` shell,
 else AWS_PROFILE, else the one the container endpoint serves it, else the
 one the daemon serves) becomes locked, enters its last minutes (the
 daemon's --warn-before), has ended, cannot be used, or when the daemon
-stops. It says each thing once, and nothing while all is well. The hook
-reads a small file the daemon keeps in its private runtime directory: no
-program runs and nothing asks the daemon at a prompt. MFAD_PROMPT_HOOK=off
-silences it.`,
+stops (then, once, what ` + "`mfad status`" + ` says: that it is not running, or
+that another user holds its port). It says each thing once, and nothing
+while all is well. The hook reads a small file the daemon keeps in its
+private runtime directory: no program runs and nothing asks the daemon at
+a prompt. MFAD_PROMPT_HOOK=off silences it.`,
 		Example: `  echo 'eval "$(mfad shell-init bash)"' >> ~/.bashrc
   echo 'eval "$(mfad shell-init zsh)"' >> ~/.zshrc
   echo 'mfad shell-init fish | source' >> ~/.config/fish/config.fish`,
@@ -44,11 +46,15 @@ silences it.`,
 				return err
 			}
 			promptFile := filepath.Join(filepath.Dir(ipc.DefaultSocketPath()), daemon.PromptFile)
+			self, err := os.Executable()
+			if err != nil {
+				self = "mfad"
+			}
 			out := cmd.OutOrStdout()
 			switch args[0] {
 			case "bash", "zsh", "sh":
 				fmt.Fprintf(out, "export AWS_EC2_METADATA_SERVICE_ENDPOINT=%s\n", shellQuote(endpoint))
-				fmt.Fprintf(out, "__mfad_prompt_file=%s\n%s", shellQuote(promptFile), posixPromptHook)
+				fmt.Fprintf(out, "__mfad_prompt_file=%s\n__mfad_bin=%s\n%s", shellQuote(promptFile), shellQuote(self), posixPromptHook)
 				if args[0] == "zsh" {
 					fmt.Fprint(out, "autoload -Uz add-zsh-hook && add-zsh-hook precmd __mfad_prompt\n")
 				} else {
@@ -56,7 +62,7 @@ silences it.`,
 				}
 			case "fish":
 				fmt.Fprintf(out, "set -gx AWS_EC2_METADATA_SERVICE_ENDPOINT %s\n", fishQuote(endpoint))
-				fmt.Fprintf(out, "set -g __mfad_prompt_file %s\n%s", fishQuote(promptFile), fishPromptHook)
+				fmt.Fprintf(out, "set -g __mfad_prompt_file %s\nset -g __mfad_bin %s\n%s", fishQuote(promptFile), fishQuote(self), fishPromptHook)
 			default:
 				return &usageError{err: fmt.Errorf("unknown shell %q: mfad knows bash, zsh and fish", args[0]), cmd: cmd.CommandPath()}
 			}
@@ -86,7 +92,11 @@ const posixPromptHook = `__mfad_prompt() {
       fi
     done < "$__mfad_prompt_file"
   elif [ -n "${__mfad_prompt_last:-}" ]; then
-    line="gone mfad: the daemon is not running; start it with mfad service start, or mfad serve in a terminal"
+    # Gone: mfad status says why, once (another user may hold the port).
+    case "$__mfad_prompt_last" in
+      gone\ *) line="$__mfad_prompt_last" ;;
+      *) line="gone $("$__mfad_bin" status 2>&1 >/dev/null | head -n 1)" ;;
+    esac
   fi
   [ "$line" = "${__mfad_prompt_last:-}" ] && return 0
   __mfad_prompt_last="$line"
@@ -123,7 +133,12 @@ const fishPromptHook = `function __mfad_prompt --on-event fish_prompt
             end
         end < $__mfad_prompt_file
     else if test -n "$__mfad_prompt_last"
-        set line "gone mfad: the daemon is not running; start it with mfad service start, or mfad serve in a terminal"
+        # Gone: mfad status says why, once (another user may hold the port).
+        if string match -q 'gone *' -- $__mfad_prompt_last
+            set line $__mfad_prompt_last
+        else
+            set line "gone "("$__mfad_bin" status 2>&1 >/dev/null | head -n 1)
+        end
     end
     test "$line" = "$__mfad_prompt_last"; and return 0
     set -g __mfad_prompt_last $line

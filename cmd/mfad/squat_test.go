@@ -28,8 +28,23 @@ import (
 const squatEnv = "MFAD_TEST_SQUAT"
 
 // TestHelperSquat is not a test: run as another user, it is the squatter.
+// With squatEnv set to an address, it tries to take that one instead, in
+// a loop for two seconds, and says whether it ever did.
 func TestHelperSquat(t *testing.T) {
-	if os.Getenv(squatEnv) == "" {
+	target := os.Getenv(squatEnv)
+	if target == "" {
+		return
+	}
+	if target != "1" {
+		tries := 0
+		for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); tries++ {
+			if ln, err := net.Listen("tcp", target); err == nil {
+				ln.Close()
+				os.Stdout.WriteString("took " + target + "\n")
+				return
+			}
+		}
+		os.Stdout.WriteString("never took " + target + " in " + strconv.Itoa(tries) + " tries\n")
 		return
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -125,7 +140,19 @@ func TestSocketActivationRestartIsInvisible(t *testing.T) {
 			}
 		}()
 	}
-	for range 3 {
+	// Another user tries to take the port all the while.
+	squatter := make(chan string, 1)
+	if os.Getuid() == 0 {
+		helper := ipctest.HelperBinary(t)
+		go func() {
+			squatter <- ipctest.RunAs(ipctest.OtherUID, helper, []string{squatEnv + "=" + ln.Addr().String()}, "-test.run=^TestHelperSquat$")
+		}()
+	} else {
+		squatter <- "not root: no other user to try"
+	}
+	// Restart at least three times, and until the other user gives up.
+	squat, restarts := "", 0
+	for ; restarts < 3 || squat == ""; restarts++ {
 		before := asked.Load()
 		d.stop(t)
 		d, logs = w.serveWith(activated, "--log-level", "debug")
@@ -137,15 +164,22 @@ func TestSocketActivationRestartIsInvisible(t *testing.T) {
 				t.Fatal("the daemon stopped")
 			}
 		}
+		select {
+		case squat = <-squatter:
+		default:
+		}
 	}
 	cancel()
 	wg.Wait()
-	t.Logf("%d credential sequences over 3 restarts, %d failed", asked.Load(), failed.Load())
+	t.Logf("%d credential sequences over %d restarts, %d failed; the other user %s", asked.Load(), restarts, failed.Load(), strings.TrimSpace(squat))
+	if strings.Contains(squat, "took") && !strings.Contains(squat, "never took") {
+		t.Fatalf("another user took the port during a restart: %s", squat)
+	}
 	if failed.Load() > 0 {
 		for _, l := range allLogs {
 			t.Log(l.String())
 		}
-		t.Fatalf("%d of %d sequences failed across restarts; first: %v", failed.Load(), asked.Load(), firstFailure.Load())
+		t.Fatalf("%d of %d sequences failed across %d restarts; first: %v", failed.Load(), asked.Load(), restarts, firstFailure.Load())
 	}
 	if n := len(w.sts.Issued()); n != 1 {
 		t.Fatalf("STS issued %d sessions: the restarts lost the session", n)
