@@ -37,13 +37,16 @@ type guardedListener struct {
 	refused *atomic.Uint64 // connections refused for another user's
 	log     *refusalLog
 	open    atomic.Int64
-	// busy counts connections with a request to answer: new ones and
-	// those reading or answering one (http.ConnState), for drain.
+	// busy counts connections with a request to answer: accepted and not
+	// yet idle, or reading or answering one (http.ConnState), for drain.
 	busy atomic.Int64
+	// stopped is closed when Accept has returned its last connection.
+	stopped     chan struct{}
+	stoppedOnce sync.Once
 }
 
 func newGuardedListener(l net.Listener, logger *slog.Logger, refused *atomic.Uint64) *guardedListener {
-	return &guardedListener{Listener: l, self: uint32(os.Getuid()), refused: refused,
+	return &guardedListener{Listener: l, self: uint32(os.Getuid()), refused: refused, stopped: make(chan struct{}),
 		log: &refusalLog{logger: logger, every: refusalLogEvery, seen: map[uint32]*refusals{}}}
 }
 
@@ -52,6 +55,7 @@ func (l *guardedListener) Accept() (net.Conn, error) {
 	for {
 		c, err := l.Listener.Accept()
 		if err != nil {
+			l.stoppedOnce.Do(func() { close(l.stopped) })
 			return nil, err
 		}
 		uid, err := connOwner(c)
@@ -69,6 +73,9 @@ func (l *guardedListener) Accept() (net.Conn, error) {
 			l.refuse(c, uid, "too many open connections")
 			continue
 		}
+		// Busy from now: it carries a request (its state starts as
+		// http.StateNew, the zero value).
+		l.busy.Add(1)
 		return &countedConn{Conn: c, open: &l.open}, nil
 	}
 }
@@ -83,8 +90,6 @@ func (l *guardedListener) connState(c net.Conn, state http.ConnState) {
 	busy := func(s http.ConnState) bool { return s == http.StateNew || s == http.StateActive }
 	was := http.ConnState(cc.state.Swap(int32(state)))
 	switch {
-	case state == http.StateNew:
-		l.busy.Add(1)
 	case busy(state) && !busy(was):
 		l.busy.Add(1)
 	case !busy(state) && busy(was):
@@ -100,6 +105,12 @@ func (l *guardedListener) connState(c net.Conn, state http.ConnState) {
 func (l *guardedListener) drain(timeout time.Duration) {
 	l.Listener.Close()
 	deadline := time.Now().Add(timeout)
+	// A connection the kernel handed over as the listener closed is
+	// counted once Accept returns it: wait for the last Accept first.
+	select {
+	case <-l.stopped:
+	case <-time.After(timeout):
+	}
 	for l.busy.Load() > 0 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
@@ -133,7 +144,7 @@ type countedConn struct {
 	net.Conn
 	open   *atomic.Int64
 	closed sync.Once
-	state  atomic.Int32 // its http.ConnState, for guardedListener.connState
+	state  atomic.Int32 // its http.ConnState, for guardedListener.connState; starts as StateNew
 }
 
 func (c *countedConn) Close() error {

@@ -123,6 +123,7 @@ func TestSocketActivationRestartIsInvisible(t *testing.T) {
 	w.mustMfad("unlock", "--code", w.freshCode())
 
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	endpoint := d.endpoint // every daemon serves the one socket
 	ctx, cancel := context.WithCancel(context.Background())
 	var asked, failed atomic.Int64
 	var firstFailure atomic.Value
@@ -133,7 +134,7 @@ func TestSocketActivationRestartIsInvisible(t *testing.T) {
 			defer wg.Done()
 			for ctx.Err() == nil {
 				asked.Add(1)
-				if err := sdkSequence(client, d.endpoint); err != nil {
+				if err := sdkSequence(client, endpoint); err != nil {
 					failed.Add(1)
 					firstFailure.CompareAndSwap(nil, err.Error())
 				}
