@@ -53,6 +53,10 @@ type Config struct {
 	Keys session.KeySource
 	// Cache keeps sessions across restarts; nil keeps them in memory only.
 	Cache session.Cache
+	// Keyring, if set, is a keyring that waits for its passphrase
+	// (keystore.Lazy): the daemon serves at once, and `mfad unlock` sends
+	// the passphrase. Keys and Cache are then the same keyring.
+	Keyring LockedKeyring
 	// STS obtains sessions; nil means the real STS.
 	STS session.Issuer
 	// Logger receives the daemon's log; nil discards it.
@@ -67,6 +71,12 @@ type Config struct {
 	// WarnBefore is how long before a session ends the user is warned;
 	// zero means no warning.
 	WarnBefore time.Duration
+}
+
+// LockedKeyring is a keyring that opens when given its passphrase.
+type LockedKeyring interface {
+	Locked() bool
+	Open(passphrase string) error
 }
 
 // Run serves until ctx ends, then shuts both servers down and removes the
@@ -430,12 +440,33 @@ func (c *controller) Status(ctx context.Context) (ipc.Status, error) {
 		ContainerTokenFile: c.containerTokenFile,
 		Profiles:           c.sessions.Status(c.cfg.Profile),
 		WarnBeforeSeconds:  int(c.cfg.WarnBefore / time.Second),
+		KeyringLocked:      c.cfg.Keyring != nil && c.cfg.Keyring.Locked(),
 		IMDS: ipc.IMDSStats{
 			TokensIssued: s.TokensIssued, TokenRequests: s.TokenRequests, V1Requests: s.V1Requests,
 			CredentialsServed: s.CredentialsServed, CredentialsLocked: s.Unavailable,
 			Unauthorized: s.Unauthorized, Refused: s.Refused, RefusedOtherUser: c.refusedOtherUser.Load(),
 		},
 	}, nil
+}
+
+func (c *controller) OpenKeyring(ctx context.Context, req ipc.KeyringRequest) (ipc.KeyringResponse, error) {
+	if c.cfg.Keyring == nil || !c.cfg.Keyring.Locked() {
+		return ipc.KeyringResponse{}, nil
+	}
+	if err := c.cfg.Keyring.Open(req.Passphrase); err != nil {
+		c.cfg.Logger.Warn("could not open the keyring", "error", err.Error())
+		return ipc.KeyringResponse{}, err
+	}
+	c.cfg.Logger.Info("keyring opened with the passphrase from mfad unlock")
+	// The sessions kept for a restart can be read now.
+	restored, err := c.sessions.Restore()
+	if err != nil {
+		c.cfg.Logger.Warn("could not restore kept sessions", "error", err.Error())
+	}
+	c.refresh(ctx)
+	c.prompt.update(c.sessions, time.Now())
+	c.sessions.Poke()
+	return ipc.KeyringResponse{Restored: restored}, nil
 }
 
 func (c *controller) Unlock(ctx context.Context, req ipc.UnlockRequest) (ipc.UnlockResponse, error) {

@@ -19,6 +19,8 @@ const (
 	PathStatus = "/v1/status"
 	PathUnlock = "/v1/unlock"
 	PathLock   = "/v1/lock"
+	// PathKeyring opens the daemon's keyring with a passphrase.
+	PathKeyring = "/v1/keyring"
 )
 
 // SocketEnv names the environment variable that overrides the socket path.
@@ -54,6 +56,19 @@ type Status struct {
 	// WarnBeforeSeconds is how long before an MFA session's end the user
 	// is warned; zero for never.
 	WarnBeforeSeconds int `json:"warn_before_seconds"`
+	// KeyringLocked says the daemon waits for the passphrase of its file
+	// keyring (PathKeyring) before it can read a key.
+	KeyringLocked bool `json:"keyring_locked,omitempty"`
+}
+
+// KeyringRequest gives the daemon its keyring's passphrase.
+type KeyringRequest struct {
+	Passphrase string `json:"passphrase"`
+}
+
+// KeyringResponse reports the keyring opened, and the sessions it kept.
+type KeyringResponse struct {
+	Restored []string `json:"restored,omitempty"`
 }
 
 // ProfileStatus is the state of one profile's MFA session.
@@ -136,6 +151,8 @@ const (
 	KindNoMFASerial     = "no_mfa_serial"
 	KindNoKeys          = "no_keys"
 	KindKeyring         = "keyring"
+	// KindKeyringLocked: the keyring waits for its passphrase.
+	KindKeyringLocked = "keyring_locked"
 	KindSTS             = "sts"
 	KindBusy            = "busy"
 	KindInternal        = "internal"
@@ -190,6 +207,8 @@ func NewError(kind, message, hint string) *Error {
 		status = http.StatusNotFound
 	case KindKeyring:
 		status = http.StatusServiceUnavailable
+	case KindKeyringLocked:
+		status = http.StatusLocked
 	case KindSTS:
 		status = http.StatusBadGateway
 	case KindBusy:

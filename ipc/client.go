@@ -42,6 +42,12 @@ func (c *Client) UnlockWithMFAProcess(ctx context.Context, profile string) (*Unl
 	return &resp, c.send(ctx, http.MethodPost, PathUnlock, UnlockRequest{Profile: profile, MFAProcess: true}, &resp)
 }
 
+// OpenKeyring gives the daemon its file keyring's passphrase.
+func (c *Client) OpenKeyring(ctx context.Context, passphrase string) (*KeyringResponse, error) {
+	var resp KeyringResponse
+	return &resp, c.send(ctx, http.MethodPost, PathKeyring, KeyringRequest{Passphrase: passphrase}, &resp)
+}
+
 // Lock forgets a profile's MFA session.
 func (c *Client) Lock(ctx context.Context, profile string) (*LockResponse, error) {
 	var resp LockResponse

@@ -28,6 +28,10 @@ func (f *fakeBackend) Unlock(_ context.Context, req UnlockRequest) (UnlockRespon
 	return UnlockResponse{Profile: req.Profile, Expiration: "2026-11-28T00:00:00Z"}, nil
 }
 
+func (f *fakeBackend) OpenKeyring(context.Context, KeyringRequest) (KeyringResponse, error) {
+	return KeyringResponse{}, nil
+}
+
 func (f *fakeBackend) Lock(_ context.Context, req LockRequest) (LockResponse, error) {
 	if req.Profile == "boom" {
 		return LockResponse{}, errors.New("plain failure")

@@ -16,6 +16,7 @@ type Backend interface {
 	Status(ctx context.Context) (Status, error)
 	Unlock(ctx context.Context, req UnlockRequest) (UnlockResponse, error)
 	Lock(ctx context.Context, req LockRequest) (LockResponse, error)
+	OpenKeyring(ctx context.Context, req KeyringRequest) (KeyringResponse, error)
 }
 
 // maxBodyBytes bounds a request body; real ones are a few dozen bytes.
@@ -54,6 +55,14 @@ func NewHandler(b Backend, logger *slog.Logger) http.Handler {
 			return
 		}
 		resp, err := b.Unlock(r.Context(), req)
+		reply(w, resp, err)
+	})
+	mux.HandleFunc("POST "+PathKeyring, func(w http.ResponseWriter, r *http.Request) {
+		var req KeyringRequest
+		if !decode(w, r, &req) {
+			return
+		}
+		resp, err := b.OpenKeyring(r.Context(), req)
 		reply(w, resp, err)
 	})
 	mux.HandleFunc("POST "+PathLock, func(w http.ResponseWriter, r *http.Request) {

@@ -4,3 +4,6 @@ package main
 
 // echoOff leaves the terminal alone; term.ReadPassword hides the input.
 func echoOff(int) (restore func()) { return func() {} }
+
+// inForeground: no job control to stop a background prompt here.
+func inForeground(int) bool { return true }

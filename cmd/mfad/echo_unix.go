@@ -19,3 +19,12 @@ func echoOff(fd int) (restore func()) {
 	}
 	return func() { _ = unix.IoctlSetTermios(fd, setTermios, old) }
 }
+
+// inForeground reports whether this process is in the terminal's
+// foreground process group. One in the background (`mfad serve &`) that
+// reads or writes the terminal is stopped by the shell (SIGTTIN, SIGTTOU):
+// it must not prompt.
+func inForeground(fd int) bool {
+	pgrp, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP)
+	return err != nil || pgrp == unix.Getpgrp()
+}

@@ -68,6 +68,11 @@ directly, as mfad becomes the command.`,
 			if err != nil {
 				return err
 			}
+			if st.KeyringLocked {
+				if st, err = openDaemonKeyring(cmd, client, true); err != nil {
+					return err
+				}
+			}
 			if err := readyToRun(cmd, client, st, profile); err != nil {
 				return err
 			}

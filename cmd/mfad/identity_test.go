@@ -626,3 +626,93 @@ for profile in ("prod", "default"):
 		t.Fatalf("the exec token: %v\n%s", err, out)
 	}
 }
+
+// TestDaemonStartsWithoutSecret: a daemon started with no terminal and no
+// passphrase in its environment (a login service on a headless box)
+// serves at once, locked; `mfad unlock` on a terminal asks for the file
+// keyring's passphrase and then the code; after that no command asks for
+// the passphrase again. A wrong passphrase leaves the keyring locked.
+func TestDaemonStartsWithoutSecret(t *testing.T) {
+	w := newWorld(t)
+	w.addKeys()
+	w.unsetEnv("MFAD_FILE_PASSPHRASE")
+	d, logs := w.serveLogged()
+	logs.waitFor(t, "the file keyring waits for its passphrase")
+	environ, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", d.cmd.Process.Pid))
+	if strings.Contains(string(environ), "MFAD_FILE_PASSPHRASE") {
+		t.Fatal("the daemon has the passphrase in its environment")
+	}
+	if st := w.mustMfad("status"); !strings.Contains(st, "keyring: locked, waiting for its passphrase") {
+		t.Fatalf("status:\n%s", st)
+	}
+	if _, _, _, _, err := w.sdkCredentials(d.endpoint); err == nil || !strings.Contains(err.Error(), "locked") {
+		t.Fatalf("credentials while the keyring is locked: %v", err)
+	}
+
+	expectFailure(t, w.mfad("wrong passphrase\n123456\n", nil, "unlock"), "wrong passphrase", "passphrase")
+	if st := w.mustMfad("status"); !strings.Contains(st, "keyring: locked") {
+		t.Fatalf("a wrong passphrase opened the keyring:\n%s", st)
+	}
+
+	term := w.inTerminal(nil, "unlock")
+	term.expect("passphrase for the daemon's encrypted keys: ")
+	term.typeLine("test passphrase")
+	term.expect("MFA code for profile default: ")
+	term.typeLine(w.freshCode())
+	if code := term.wait(); code != 0 || !strings.Contains(term.output(), "unlocked profile default until") {
+		t.Fatalf("unlock on a terminal: exit %d\n%s", code, term.output())
+	}
+	if strings.Contains(term.output(), "test passphrase") {
+		t.Fatal("the passphrase was echoed")
+	}
+	// The daemon keeps the keyring open: no passphrase from here on.
+	w.mustMfad("lock")
+	if out := w.mustMfad("unlock", "--code", w.freshCode()); !strings.Contains(out, "unlocked profile default until") {
+		t.Fatalf("second unlock: %s", out)
+	}
+}
+
+// TestServeInTheBackground: `mfad serve --detach` returns once the daemon
+// answers, its log in the user's state directory; `mfad serve &` in an
+// interactive shell is not stopped by the shell for wanting the terminal.
+// Neither asks for the file keyring's passphrase: `mfad unlock` does.
+func TestServeInTheBackground(t *testing.T) {
+	w := newWorld(t)
+	w.addKeys()
+	w.unsetEnv("MFAD_FILE_PASSPHRASE")
+
+	res := w.mfad("", nil, "serve", "--detach", "--listen", "127.0.0.1:0")
+	logPath := filepath.Join(w.home, ".local", "state", "mfad", "mfad.log")
+	if res.exit != 0 || !strings.Contains(res.stdout, "mfad is serving profile default at http://127.0.0.1:") ||
+		!strings.Contains(res.stdout, "its log is "+logPath) || !strings.Contains(res.stderr, "waits for the passphrase") {
+		t.Fatalf("serve --detach: %+v", res)
+	}
+	var st struct{ PID int }
+	if err := json.Unmarshal([]byte(w.mustMfad("status", "--json")), &st); err != nil || st.PID == 0 {
+		t.Fatalf("status after --detach: %v", err)
+	}
+	syscall.Kill(st.PID, syscall.SIGTERM)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for w.mfad("", nil, "status").exit == 0 {
+		select {
+		case <-ctx.Done():
+			t.Fatal("the detached daemon did not stop")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if log, _ := os.ReadFile(logPath); !strings.Contains(string(log), `msg="mfad is serving"`) {
+		t.Fatalf("log:\n%s", log)
+	}
+
+	shell := w.startTerminal(append(w.shellEnv("MFAD="+mfadBin, "PS1=$ "), "AWS_CONFIG_FILE="+filepath.Join(w.home, "aws-config")),
+		"bash", "--norc", "--noprofile", "-i")
+	shell.typeLine(`"$MFAD" serve --listen 127.0.0.1:0 2>/dev/null &`)
+	shell.typeLine(`until "$MFAD" status >/dev/null 2>&1; do :; done; "$MFAD" status | grep -c 'keyring: locked' | sed 's/^/LOCKED-/'; jobs`)
+	shell.expect("LOCKED-1")
+	shell.typeLine("jobs; kill %1; wait; exit")
+	shell.wait()
+	if out := shell.output(); strings.Contains(out, "Stopped") {
+		t.Fatalf("the shell stopped the daemon:\n%s", out)
+	}
+}

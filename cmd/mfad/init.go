@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -137,7 +134,7 @@ func finishInit(cmd *cobra.Command, ui *initUI, profile, listen string, chosen b
 			ui.Say("%v. The daemon listens on a free port instead.", err)
 			listen = "127.0.0.1:0"
 		}
-		if st, err = startDaemon(ctx, client, profile, listen); err != nil {
+		if st, _, err = startDaemon(ctx, client, "--profile", profile, "--listen", listen); err != nil {
 			return err
 		}
 	} else if err != nil {
@@ -164,41 +161,6 @@ func finishInit(cmd *cobra.Command, ui *initUI, profile, listen string, chosen b
 	}
 	ui.Say("Checked: STS answers the MFA session as %s. MFA is in force; point your shell at mfad with: eval \"$(mfad env --profile %s)\"", arn, profile)
 	return nil
-}
-
-// startDaemon starts `mfad serve` in the background, its log in the
-// user's own state directory (never a shared one, where another user
-// could have put a file or a link by that name first), and waits for it
-// to answer.
-func startDaemon(ctx context.Context, client *ipc.Client, profile, listen string) (*ipc.Status, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	dir, err := ipc.UserStateDir()
-	if err != nil {
-		return nil, err
-	}
-	log, err := os.OpenFile(filepath.Join(dir, "mfad.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND|openNoFollow, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	defer log.Close()
-	serve := exec.Command(exe, "serve", "--profile", profile, "--listen", listen)
-	serve.Stdout, serve.Stderr = log, log
-	detach(serve)
-	if err := serve.Start(); err != nil {
-		return nil, err
-	}
-	go serve.Wait()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if st, err := client.Status(ctx); err == nil {
-			return st, nil
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return nil, fmt.Errorf("the daemon did not start; its log is %s", log.Name())
 }
 
 // callerThroughMFA calls sts:GetCallerIdentity with the credentials the

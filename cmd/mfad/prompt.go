@@ -25,10 +25,12 @@ func newInput(cmd *cobra.Command) *input {
 	return &input{cmd: cmd, lines: bufio.NewReader(cmd.InOrStdin())}
 }
 
-// terminal returns stdin's file descriptor when stdin is a terminal.
+// terminal returns stdin's file descriptor when stdin is a terminal that
+// this process may prompt on: one in the background of its shell would be
+// stopped at the first prompt, so it has none.
 func (in *input) terminal() (int, bool) {
 	f, ok := in.cmd.InOrStdin().(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
+	if !ok || !term.IsTerminal(int(f.Fd())) || !inForeground(int(f.Fd())) {
 		return 0, false
 	}
 	return int(f.Fd()), true

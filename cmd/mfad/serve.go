@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -9,9 +10,12 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/mfad/mfad/daemon"
+	"github.com/mfad/mfad/daemon/keystore"
 	"github.com/mfad/mfad/daemon/notify"
+	"github.com/mfad/mfad/daemon/session"
 	"github.com/mfad/mfad/ipc"
 )
 
@@ -19,7 +23,7 @@ func newServeCmd() *cobra.Command {
 	var (
 		listen, profile, logLevel string
 		allowV1, notifications    bool
-		setenv                    bool
+		setenv, detached          bool
 		cpuProfile                string
 		warnBefore                time.Duration
 	)
@@ -38,10 +42,28 @@ Under a service manager that passes it the endpoint's socket (systemd
 socket activation, LISTEN_FDS; what ` + "`mfad service install`" + ` sets up), it
 serves on that socket instead of --listen: the port stays held across
 restarts, and no other user can take it in between.`,
-		Example: `  mfad serve
+		Example: `  mfad serve                        # in the foreground, until Ctrl-C
+  mfad serve --detach               # in the background; returns once it answers
   mfad serve --profile work --listen 127.0.0.1:9912`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if detached {
+				var args []string
+				cmd.Flags().Visit(func(f *pflag.Flag) {
+					if f.Name != "detach" {
+						args = append(args, "--"+f.Name+"="+f.Value.String())
+					}
+				})
+				st, logPath, err := startDaemon(cmd.Context(), &ipc.Client{}, args...)
+				if err != nil {
+					return withSquatter(err, nil)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "mfad is serving profile %s at %s (pid %d); its log is %s\n", st.IMDSProfile, st.IMDSEndpoint, st.PID, logPath)
+				if st.KeyringLocked {
+					fmt.Fprintln(cmd.ErrOrStderr(), "note: its encrypted key file waits for the passphrase: `mfad unlock` asks for it, then the code")
+				}
+				return nil
+			}
 			var level slog.Level
 			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
 				return &usageError{err: err, cmd: cmd.CommandPath()}
@@ -62,13 +84,26 @@ restarts, and no other user can take it in between.`,
 			if err != nil {
 				return err
 			}
+			var keys interface {
+				session.KeySource
+				session.Cache
+			} = store
+			var waiting daemon.LockedKeyring
 			// Ask for anything the keyring needs (the file keyring's
 			// passphrase) now, while the terminal is the daemon's: a
 			// prompt later would stop a daemon running in the background.
-			if err := store.Unlock(); err != nil {
+			// Without a terminal or the passphrase in the environment
+			// (a login service), serve locked and wait for `mfad unlock`
+			// to send the passphrase.
+			if err := store.Unlock(); isKind(err, ipc.KindKeyringLocked) {
+				lazy := lazyKeyring()
+				keys, waiting = lazy, lazy
+				logger.Info("the file keyring waits for its passphrase: `mfad unlock` asks for it", "keyring", lazy.File)
+			} else if err != nil {
 				return err
+			} else {
+				logger.Debug("keyring opened", "backend", store.Backend())
 			}
-			logger.Debug("keyring opened", "backend", store.Backend())
 			var notifier notify.Notifier
 			if notifications {
 				notifier = notify.Desktop()
@@ -101,8 +136,9 @@ restarts, and no other user can take it in between.`,
 				Profile:     profile,
 				Socket:      ipc.DefaultSocketPath(),
 				AllowIMDSv1: allowV1,
-				Keys:        store,
-				Cache:       store,
+				Keys:        keys,
+				Cache:       keys,
+				Keyring:     waiting,
 				Logger:      logger,
 				Version:     mfadVersion(),
 				Notifier:    notifier,
@@ -119,5 +155,24 @@ restarts, and no other user can take it in between.`,
 	_ = cmd.Flags().MarkHidden("cpuprofile")
 	cmd.Flags().BoolVar(&setenv, "setenv", false, "set AWS_EC2_METADATA_SERVICE_ENDPOINT for the GUI session (macOS: launchctl setenv; what the login agent runs)")
 	cmd.Flags().DurationVar(&warnBefore, "warn-before", 15*time.Minute, "warn this long before a session ends (0 to never warn)")
+	cmd.Flags().BoolVar(&detached, "detach", false, "run in the background, its log in ~/.local/state/mfad/mfad.log; return once it answers")
 	return cmd
+}
+
+// lazyKeyring is the file keyring that opens when `mfad unlock` sends its
+// passphrase (keystore.Lazy).
+func lazyKeyring() *keystore.Lazy {
+	opts, err := keystore.EnvOptions(nil)
+	return keystore.NewLazy(opts.FileKeyring(), func(passphrase string) (*keystore.Store, error) {
+		if err != nil {
+			return nil, err
+		}
+		o := opts
+		o.Passphrase = func(string) (string, error) { return passphrase, nil }
+		s, err := keystore.Open(o)
+		if err != nil {
+			return nil, err
+		}
+		return s, s.Unlock()
+	})
 }

@@ -48,6 +48,11 @@ and in your shell's history; the prompt and stdin do not.`,
 			if _, interactive := newInput(cmd).terminal(); interactive && code != "" {
 				fmt.Fprintln(cmd.ErrOrStderr(), "mfad: note: a code given with --code is visible to every user of this computer (ps) and stays in your shell's history\nhint: run `mfad unlock` and type it at the prompt, or pipe it on stdin")
 			}
+			if st.KeyringLocked {
+				if st, err = openDaemonKeyring(cmd, client, false); err != nil {
+					return err
+				}
+			}
 			p, ok := profileStatus(st, profile)
 			if !ok {
 				return awsconfig.NotFoundError(profile)
@@ -92,6 +97,30 @@ func unlockProfile(cmd *cobra.Command, client *ipc.Client, profile, code string,
 		}
 	}
 	return client.Unlock(ctx, profile, code)
+}
+
+// openDaemonKeyring asks for the passphrase of the daemon's file keyring
+// (on the terminal, else, unless terminalOnly, a line of stdin) and sends
+// it over the control socket; it returns the daemon's status after, with
+// the sessions kept for a restart back.
+func openDaemonKeyring(cmd *cobra.Command, client *ipc.Client, terminalOnly bool) (*ipc.Status, error) {
+	in := newInput(cmd)
+	if _, ok := in.terminal(); !ok && terminalOnly {
+		return nil, ipc.NewError(ipc.KindKeyringLocked, "the daemon's encrypted key file waits for its passphrase, and there is no terminal to ask on",
+			"run `mfad unlock` in a terminal first")
+	}
+	passphrase, err := in.secret("passphrase for the daemon's encrypted keys")
+	if err != nil {
+		return nil, ipc.NewError(ipc.KindBadRequest, err.Error(), "type the passphrase in a terminal, or pipe it on stdin before the code")
+	}
+	resp, err := client.OpenKeyring(cmd.Context(), passphrase)
+	if err != nil {
+		return nil, err
+	}
+	if len(resp.Restored) > 0 {
+		fmt.Fprintf(cmd.ErrOrStderr(), "mfad: keyring open; sessions kept for %s are back\n", strings.Join(resp.Restored, ", "))
+	}
+	return client.Status(cmd.Context())
 }
 
 // profileStatus returns what st says of profile.

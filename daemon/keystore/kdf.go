@@ -232,3 +232,12 @@ func (l fileLayout) migrate(ring keyring.Keyring, cfg keyring.Config, passphrase
 	}
 	return open(l.dir)
 }
+
+// FileKeyring names the file keyring's directory, for messages.
+func (o Options) FileKeyring() string {
+	l := layoutOf(o.FileDir)
+	if !l.current() && l.hasOld() {
+		return l.old
+	}
+	return l.dir
+}

@@ -367,9 +367,9 @@ func EnvOptions(ask func(prompt string) (string, error)) (Options, error) {
 			return p, nil
 		}
 		if ask == nil {
-			return "", ipc.NewError(ipc.KindKeyring,
+			return "", ipc.NewError(ipc.KindKeyringLocked,
 				"the encrypted key file in "+fileDir+" needs its passphrase, and there is no terminal to ask on",
-				"set "+PassphraseEnv+", or run the command in a terminal")
+				"run the command in a terminal, or set "+PassphraseEnv+" (the weaker choice: a secret in the environment)")
 		}
 		l := layoutOf(fileDir)
 		switch {
