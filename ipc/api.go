@@ -153,9 +153,9 @@ const (
 	KindKeyring         = "keyring"
 	// KindKeyringLocked: the keyring waits for its passphrase.
 	KindKeyringLocked = "keyring_locked"
-	KindSTS             = "sts"
-	KindBusy            = "busy"
-	KindInternal        = "internal"
+	KindSTS           = "sts"
+	KindBusy          = "busy"
+	KindInternal      = "internal"
 )
 
 // Error is a failure the daemon reports: what went wrong, and what to do.
