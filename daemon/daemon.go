@@ -36,6 +36,18 @@ import (
 // DefaultListen is where the IMDS endpoint listens by default.
 const DefaultListen = "127.0.0.1:9911"
 
+// ListenEnv names the variable that changes the default address, for
+// every command at once (serve, service install, init, shell-init).
+const ListenEnv = "MFAD_LISTEN"
+
+// Listen is the default address: $MFAD_LISTEN, else DefaultListen.
+func Listen() string {
+	if l := os.Getenv(ListenEnv); l != "" {
+		return l
+	}
+	return DefaultListen
+}
+
 // Config is what a daemon needs to run.
 type Config struct {
 	// Listen is the IMDS endpoint's loopback address, host:port.

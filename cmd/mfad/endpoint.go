@@ -20,7 +20,7 @@ func endpointsInUse(st *ipc.Status) []string {
 	if st != nil {
 		out = append(out, st.IMDSEndpoint)
 	} else {
-		out = append(out, "http://"+daemon.DefaultListen+"/")
+		out = append(out, "http://"+daemon.Listen()+"/")
 	}
 	return out
 }

@@ -62,7 +62,7 @@ leaves the account and the files as they were.`,
 		},
 	}
 	cmd.Flags().StringVar(&profile, "profile", "default", "`profile` to set up")
-	cmd.Flags().StringVar(&listen, "listen", daemon.DefaultListen, "loopback `address` of the daemon's endpoint, if init starts it (the default one, when another user holds it: a free port)")
+	cmd.Flags().StringVar(&listen, "listen", daemon.Listen(), "loopback `address` of the daemon's endpoint, if init starts it (the default one, when another user holds it: a free port)")
 	cmd.Flags().StringVar(&policyName, "policy-name", onboard.DefaultPolicyName, "`name` of the permissions boundary policy")
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "confirm every step")
 	cmd.Flags().BoolVar(&showSeed, "show-secret", false, "also print a new device's secret, for password managers")
@@ -126,7 +126,7 @@ func finishInit(cmd *cobra.Command, ui *initUI, profile, listen string, chosen b
 			return err
 		}
 		if err := daemon.CheckHolder(listen); err != nil {
-			if chosen {
+			if chosen || listen != daemon.DefaultListen {
 				return err
 			}
 			// The default port is another user's: any free one serves,

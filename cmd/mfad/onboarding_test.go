@@ -3,6 +3,7 @@
 package main
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -187,5 +188,55 @@ func TestServiceInstall(t *testing.T) {
 	}
 	if recorded, _ := os.ReadFile(calls); !strings.Contains(string(recorded), "disable --user mfad.service") {
 		t.Fatalf("uninstall: systemctl was asked:\n%s", recorded)
+	}
+}
+
+// TestServiceWithoutUserManager: where no systemd user manager runs (SSH
+// without lingering, containers, WSL), install says what systemctl said
+// and what to do, and leaves nothing behind; status says what is on disk;
+// shell-init --start is the way out, and starts the daemon.
+func TestServiceWithoutUserManager(t *testing.T) {
+	w := newWorld(t)
+	bin := filepath.Join(w.home, "bin")
+	os.MkdirAll(bin, 0o755)
+	writeFile(t, filepath.Join(bin, "systemctl"), "#!/bin/sh\necho 'Failed to connect to bus: No medium found' >&2\nexit 1\n")
+	os.Chmod(filepath.Join(bin, "systemctl"), 0o755)
+	for i, kv := range w.env {
+		if p, ok := strings.CutPrefix(kv, "PATH="); ok {
+			w.env[i] = "PATH=" + bin + ":" + p
+		}
+	}
+	w.env = append(w.env, "USER=alice")
+	expectFailure(t, w.mfad("", nil, "service", "install", "--listen", "127.0.0.1:9912"),
+		"systemctl --user: Failed to connect to bus: No medium found", "loginctl enable-linger alice")
+	for _, p := range []string{"systemd/user/mfad.service", "systemd/user/mfad.socket", "systemd/user/default.target.wants/mfad.service", "environment.d/60-mfad.conf"} {
+		if _, err := os.Lstat(filepath.Join(w.home, ".config", p)); !os.IsNotExist(err) {
+			t.Errorf("install left %s: %v", p, err)
+		}
+	}
+	if res := w.mfad("", nil, "service", "status"); res.exit != 0 || !strings.Contains(res.stdout, "service: not installed\nfiles: none\n") {
+		t.Fatalf("status: %+v", res)
+	}
+	// Files left by hand while the manager does not answer: status says both.
+	unit := filepath.Join(w.home, ".config", "systemd", "user", "mfad.service")
+	os.MkdirAll(filepath.Dir(unit), 0o755)
+	writeFile(t, unit, "[Service]\nExecStart=/bin/true\n")
+	if res := w.mfad("", nil, "service", "status"); res.exit == 0 || !strings.Contains(res.stdout, "file: "+unit) {
+		t.Fatalf("status with a unit on disk: %+v", res)
+	}
+
+	w.unsetEnv("MFAD_FILE_PASSPHRASE")
+	port, err := net.Listen("tcp", "127.0.0.1:0") // a free port, for this test alone
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := port.Addr().String()
+	port.Close()
+	t.Cleanup(func() { w.stopDaemon(t) })
+	out, err := runClient(t, append(append([]string{}, w.env...), "MFAD="+mfadBin, "MFAD_LISTEN="+addr), "bash", "-c",
+		`eval "$("$MFAD" shell-init bash --start)" && "$MFAD" status --json | grep -c '"imds_endpoint": "http://`+addr+`/"' && echo "$AWS_EC2_METADATA_SERVICE_ENDPOINT"`)
+	if err != nil || strings.TrimSpace(out) != "1\nhttp://"+addr+"/" {
+		log, _ := os.ReadFile(filepath.Join(w.home, ".local", "state", "mfad", "mfad.log"))
+		t.Fatalf("shell-init --start: %v\n%s\nlog:\n%s", err, out, log)
 	}
 }

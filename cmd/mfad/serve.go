@@ -146,7 +146,7 @@ restarts, and no other user can take it in between.`,
 			})
 		},
 	}
-	cmd.Flags().StringVar(&listen, "listen", daemon.DefaultListen, "loopback `address` of the IMDS endpoint")
+	cmd.Flags().StringVar(&listen, "listen", daemon.Listen(), "loopback `address` of the IMDS endpoint")
 	cmd.Flags().StringVar(&profile, "profile", "default", "AWS config `profile` served on the IMDS endpoint")
 	cmd.Flags().BoolVar(&allowV1, "allow-imdsv1", false, "also answer IMDSv1 requests, which carry no session token")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "log `level`: debug, info, warn or error")

@@ -10,6 +10,7 @@ import (
 	"github.com/mfad/mfad/daemon"
 	"github.com/mfad/mfad/daemon/autostart"
 	"github.com/mfad/mfad/daemon/keystore"
+	"github.com/mfad/mfad/ipc"
 	"github.com/mfad/mfad/packaging"
 )
 
@@ -103,18 +104,34 @@ for packagers (see --executable).`,
 				}
 				fmt.Fprint(out, unit)
 			case "status":
+				// What is on disk, and what the manager says: either
+				// can be wrong without the other (no user bus, files
+				// removed by hand).
+				files := autostart.OnDisk()
 				st, err := autostart.CurrentStatus(s)
-				if err != nil {
-					return err
+				switch {
+				case err != nil:
+					fmt.Fprintf(out, "service: the service manager does not answer: %v\n", err)
+				default:
+					fmt.Fprintf(out, "service: %s\n", st)
 				}
-				fmt.Fprintf(out, "service: %s\n", st)
+				if len(files) == 0 {
+					fmt.Fprintln(out, "files: none")
+				}
+				for _, f := range files {
+					fmt.Fprintf(out, "file: %s\n", f)
+				}
+				if err != nil || (st == autostart.NotInstalled && len(files) > 0) {
+					return ipc.NewError(ipc.KindBadRequest, "the service is not in a working state",
+						"`mfad service install` again (it says what stands in the way), or `mfad service uninstall` to remove the files")
+				}
 			default:
 				return &usageError{err: fmt.Errorf("unknown action %q", action), cmd: cmd.CommandPath()}
 			}
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&listen, "listen", daemon.DefaultListen, "loopback `address` the service's daemon serves on")
+	cmd.Flags().StringVar(&listen, "listen", daemon.Listen(), "loopback `address` the service's daemon serves on")
 	cmd.Flags().StringVar(&profile, "profile", "default", "`profile` the service's daemon serves on its IMDS endpoint")
 	cmd.Flags().StringVar(&executable, "executable", "", "`path` of mfad the service runs (default: this binary)")
 	cmd.Flags().BoolVar(&socketUnit, "socket", false, "with unit: print the systemd socket unit instead")

@@ -12,12 +12,13 @@ import (
 )
 
 func newShellInitCmd() *cobra.Command {
-	return &cobra.Command{
+	var start bool
+	cmd := &cobra.Command{
 		Use:   "shell-init bash|zsh|fish",
 		Short: "Print the lines for a shell's start-up file",
 		Long: `Print shell code for the shell's start-up file. It points AWS tools at
 mfad: the running daemon's endpoint, or the default one
-(http://` + daemon.DefaultListen + `/) when the daemon is not running yet, as at
+(http://` + daemon.DefaultListen + `/, or $` + daemon.ListenEnv + `) when the daemon is not running yet, as at
 login before the service has started.
 
 It also installs a prompt hook that prints one line before the prompt when
@@ -31,12 +32,13 @@ while all is well. The hook reads a small file the daemon keeps in its
 private runtime directory: no program runs and nothing asks the daemon at
 a prompt. MFAD_PROMPT_HOOK=off silences it.`,
 		Example: `  echo 'eval "$(mfad shell-init bash)"' >> ~/.bashrc
+  echo 'eval "$(mfad shell-init bash --start)"' >> ~/.bashrc   # no systemd user manager (WSL, containers)
   echo 'eval "$(mfad shell-init zsh)"' >> ~/.zshrc
   echo 'mfad shell-init fish | source' >> ~/.config/fish/config.fish`,
 		Args:      exactArgs("SHELL"),
 		ValidArgs: []string{"bash", "zsh", "fish"},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			endpoint := "http://" + daemon.DefaultListen + "/"
+			endpoint := "http://" + daemon.Listen() + "/"
 			if st, err := (&ipc.Client{}).Status(cmd.Context()); err == nil {
 				endpoint = st.IMDSEndpoint
 			}
@@ -51,6 +53,15 @@ a prompt. MFAD_PROMPT_HOOK=off silences it.`,
 				self = "mfad"
 			}
 			out := cmd.OutOrStdout()
+			if start {
+				// Where no service manager runs the daemon: the first
+				// shell of a login starts it, the others find it.
+				if args[0] == "fish" {
+					fmt.Fprintf(out, "%[1]s status >/dev/null 2>&1; or %[1]s serve --detach >/dev/null 2>&1\n", fishQuote(self))
+				} else {
+					fmt.Fprintf(out, "%[1]s status >/dev/null 2>&1 || %[1]s serve --detach >/dev/null 2>&1\n", shellQuote(self))
+				}
+			}
 			switch args[0] {
 			case "bash", "zsh", "sh":
 				fmt.Fprintf(out, "export AWS_EC2_METADATA_SERVICE_ENDPOINT=%s\n", shellQuote(endpoint))
@@ -69,6 +80,8 @@ a prompt. MFAD_PROMPT_HOOK=off silences it.`,
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&start, "start", false, "also start the daemon (mfad serve --detach) when it is not running: for systems without a user service manager")
+	return cmd
 }
 
 // posixPromptHook is the prompt hook for bash and zsh. It finds the line of

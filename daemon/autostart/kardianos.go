@@ -78,12 +78,23 @@ func newService(s Settings) (service.Service, error) {
 
 // Install writes the service (replacing an older one), enables it at
 // login, and writes the session environment. Running it again changes
-// nothing.
-func Install(s Settings) (Installed, error) {
+// nothing. It does all of it or nothing: the service manager is asked
+// first whether it can take a service, and a failure half-way removes
+// what was written.
+func Install(s Settings) (files Installed, err error) {
+	if err := checkManager(); err != nil {
+		return nil, err
+	}
 	svc, err := newService(s)
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			_ = Uninstall(s)
+			files = nil
+		}
+	}()
 	// kardianos refuses to overwrite: an existing definition is removed
 	// first, so that install also updates the binary path or flags.
 	if _, err := os.Stat(servicePath()); err == nil {
@@ -96,21 +107,18 @@ func Install(s Settings) (Installed, error) {
 		return nil, err
 	}
 	if err := svc.Install(); err != nil {
-		removeSocket()
 		return nil, err
 	}
 	if err := enableSocket(); err != nil {
-		_ = svc.Uninstall()
-		removeSocket()
 		return nil, err
 	}
-	files := Installed{servicePath()}
+	files = Installed{servicePath()}
 	if socket != "" {
 		files = append(files, socket)
 	}
 	envFile, err := writeSessionEnvironment(s.Endpoint)
 	if err != nil {
-		return files, err
+		return nil, err
 	}
 	if envFile != "" {
 		files = append(files, envFile)
@@ -126,9 +134,14 @@ func Uninstall(s Settings) error {
 	}
 	_ = svc.Stop()
 	if err := svc.Uninstall(); err != nil && !errors.Is(err, service.ErrNotInstalled) {
-		if _, statErr := os.Stat(servicePath()); statErr == nil {
+		// The manager may not answer (no user bus): what install wrote
+		// goes all the same.
+		if err := removeFile(servicePath()); err != nil {
 			return err
 		}
+	}
+	if err := removeFile(wantsLink()); err != nil {
+		return err
 	}
 	if err := removeSocket(); err != nil {
 		return err
@@ -168,6 +181,28 @@ func CurrentStatus(s Settings) (Status, error) {
 		return Running, nil
 	}
 	return Stopped, nil
+}
+
+// wantsLink is the link systemctl enable makes for the unit.
+func wantsLink() string {
+	if runtime.GOOS != "linux" {
+		return ""
+	}
+	return filepath.Join(filepath.Dir(servicePath()), "default.target.wants", Name+".service")
+}
+
+// OnDisk lists the files of the service that exist.
+func OnDisk() []string {
+	var found []string
+	for _, p := range []string{servicePath(), socketPath(), wantsLink(), environmentFile()} {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Lstat(p); err == nil {
+			found = append(found, p)
+		}
+	}
+	return found
 }
 
 // servicePath is where the unit or agent lives.

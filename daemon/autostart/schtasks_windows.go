@@ -79,3 +79,6 @@ func CurrentStatus(Settings) (Status, error) {
 	}
 	return Stopped, nil
 }
+
+// OnDisk lists the files of the service that exist: none, for a task.
+func OnDisk() []string { return nil }

@@ -7,3 +7,7 @@ func installSocket(Settings) (string, error) { return "", nil }
 func enableSocket() error                    { return nil }
 func controlSocket(string) error             { return nil }
 func removeSocket() error                    { return nil }
+func checkManager() error                    { return nil }
+
+func socketPath() string      { return "" }
+func environmentFile() string { return "" }
