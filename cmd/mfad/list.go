@@ -28,6 +28,7 @@ func newListCmd() *cobra.Command {
 				fmt.Fprintf(cmd.ErrOrStderr(), "no access keys are stored in the %s keyring; add one with `mfad add PROFILE`\n", store.Backend())
 				return nil
 			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "keyring: %s\n", store.Backend())
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "PROFILE\tACCESS KEY")
 			for _, p := range profiles {

@@ -68,7 +68,7 @@ Getting started:
 	})
 	root.AddCommand(
 		newAddCmd(), newListCmd(), newRemoveCmd(),
-		newServeCmd(), newUnlockCmd(), newLockCmd(), newStatusCmd(), newEnvCmd(), newExecCmd(), newShellInitCmd(), newImportCmd(), newDoctorCmd(), newServiceCmd(), newInitCmd(),
+		newServeCmd(), newUnlockCmd(), newLockCmd(), newStatusCmd(), newEnvCmd(), newExecCmd(), newShellInitCmd(), newImportCmd(), newDoctorCmd(), newServiceCmd(), newInitCmd(), newKeyringCmd(),
 	)
 	completeProfiles(root)
 	return root

@@ -46,6 +46,9 @@ type Options struct {
 	Backend string
 	// FileDir holds the file backend's encrypted files.
 	FileDir string
+	// RecordFile, if set, names the file that records which backend
+	// holds mfad's keys (record.go): without Backend, Open opens that one.
+	RecordFile string
 	// Passphrase returns the file backend's passphrase. It is called at
 	// most once, when the file backend first needs it.
 	Passphrase func(prompt string) (string, error)
@@ -59,6 +62,8 @@ type Store struct {
 	ring    keyring.Keyring
 	backend string
 	timeout time.Duration
+	// recordFile records the backend that holds the keys (record.go).
+	recordFile string
 	// migrate moves a file keyring to the scrypt layout once its
 	// passphrase is checked (kdf.go); nil when there is nothing to move.
 	migrate func(keyring.Keyring) (keyring.Keyring, error)
@@ -92,6 +97,17 @@ func Open(opts Options) (*Store, error) {
 				"set "+BackendEnv+" to one of: "+strings.Join(backendNames(), ", "))
 		}
 		candidates = []keyring.BackendType{b}
+	} else if recorded := RecordedBackend(opts.RecordFile); recorded != "" {
+		if !slices.Contains(knownBackends, keyring.BackendType(recorded)) {
+			return nil, ipc.NewError(ipc.KindKeyring, "unknown keyring backend "+recorded+" recorded in "+opts.RecordFile,
+				"fix or remove that file")
+		}
+		candidates = []keyring.BackendType{keyring.BackendType(recorded)}
+	} else if l := layoutOf(opts.FileDir); opts.FileDir != "" && (l.current() || l.hasOld()) {
+		// No record (an mfad from before it kept one), and a file
+		// keyring: mfad made it because no other keyring answered, so
+		// the keys are there, whatever answers now.
+		candidates = []keyring.BackendType{keyring.FileBackend}
 	}
 	if opts.Timeout == 0 {
 		opts.Timeout = defaultTimeout
@@ -130,11 +146,15 @@ func Open(opts Options) (*Store, error) {
 			// the user on purpose.
 			timeout = 0
 		}
-		return &Store{ring: ring, backend: string(b), timeout: timeout, migrate: migrate}, nil
+		return &Store{ring: ring, backend: string(b), timeout: timeout, migrate: migrate, recordFile: opts.RecordFile}, nil
 	}
 	msg := "no keyring backend is available"
 	if len(failures) > 0 {
 		msg += " (" + strings.Join(failures, "; ") + ")"
+	}
+	if recorded := RecordedBackend(opts.RecordFile); recorded != "" && opts.Backend == "" {
+		return nil, ipc.NewError(ipc.KindKeyring, "the "+recorded+" keyring, which holds mfad's keys ("+opts.RecordFile+"), is not available"+" ("+strings.Join(failures, "; ")+")",
+			"make it available (unlock it, log in to the desktop), or move the keys with `mfad keyring migrate --to BACKEND` from where it is")
 	}
 	return nil, ipc.NewError(ipc.KindKeyring, msg, "set "+BackendEnv+"=file to keep keys in an encrypted file")
 }
@@ -219,7 +239,10 @@ func (s *Store) PutKeys(profile string, k Keys) error {
 		Description:                 "AWS access key " + secret.MaskKeyID(k.AccessKeyID),
 		KeychainNotTrustApplication: false,
 	}
-	return s.wrap("store keys for profile "+profile, s.do(func() error { return s.ring.Set(item) }))
+	if err := s.do(func() error { return s.ring.Set(item) }); err != nil {
+		return s.wrap("store keys for profile "+profile, err)
+	}
+	return s.record()
 }
 
 // Keys returns the keys stored for profile. An *ipc.Error of kind
@@ -395,5 +418,5 @@ func EnvOptions(ask func(prompt string) (string, error)) (Options, error) {
 		}
 		return first, nil
 	}
-	return Options{Backend: os.Getenv(BackendEnv), FileDir: fileDir, Passphrase: passphrase}, nil
+	return Options{Backend: os.Getenv(BackendEnv), FileDir: fileDir, Passphrase: passphrase, RecordFile: filepath.Join(dir, "backend")}, nil
 }
