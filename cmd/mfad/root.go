@@ -55,7 +55,7 @@ instance metadata service.
 
 Getting started:
   mfad add default                  # store the IAM user's access key
-  mfad serve &                      # start the daemon (or install the service)
+  mfad serve --detach               # start the daemon (or: mfad service install)
   eval "$(mfad env)"                # point AWS tools at it
   mfad unlock                       # type the code from your authenticator
   aws sts get-caller-identity       # MFA-backed, no wrapper needed`,

@@ -81,7 +81,7 @@ for packagers (see --executable).`,
 				fmt.Fprintln(cmd.ErrOrStderr(), "note: start it now with `mfad service start`; this shell needs `eval \"$(mfad env)\"`")
 				if opts, err := keystore.EnvOptions(nil); err == nil {
 					if store, err := keystore.Open(opts); err == nil && store.Backend() == "file" {
-						fmt.Fprintf(cmd.ErrOrStderr(), "warning: the keyring here is the encrypted file, whose passphrase a service cannot type; set %s for the service, or use a desktop keyring\n", keystore.PassphraseEnv)
+						fmt.Fprintln(cmd.ErrOrStderr(), "note: the keyring here is the encrypted file: the service's daemon starts locked, and the first `mfad unlock` asks for its passphrase")
 					}
 				}
 			case "uninstall":
