@@ -85,10 +85,15 @@ type Config struct {
 	WarnBefore time.Duration
 }
 
-// LockedKeyring is a keyring that opens when given its passphrase.
+// LockedKeyring is a keyring that opens when given its passphrase, or
+// when it answers at last.
 type LockedKeyring interface {
 	Locked() bool
 	Open(passphrase string) error
+	// Waiting says what it waits for.
+	Waiting() string
+	// NeedsPassphrase reports whether that is a passphrase.
+	NeedsPassphrase() bool
 }
 
 // Run serves until ctx ends, then shuts both servers down and removes the
@@ -453,12 +458,22 @@ func (c *controller) Status(ctx context.Context) (ipc.Status, error) {
 		Profiles:           c.sessions.Status(c.cfg.Profile),
 		WarnBeforeSeconds:  int(c.cfg.WarnBefore / time.Second),
 		KeyringLocked:      c.cfg.Keyring != nil && c.cfg.Keyring.Locked(),
+		KeyringWaiting:     c.keyringWaiting(),
+		KeyringPassphrase:  c.cfg.Keyring != nil && c.cfg.Keyring.Locked() && c.cfg.Keyring.NeedsPassphrase(),
 		IMDS: ipc.IMDSStats{
 			TokensIssued: s.TokensIssued, TokenRequests: s.TokenRequests, V1Requests: s.V1Requests,
 			CredentialsServed: s.CredentialsServed, CredentialsLocked: s.Unavailable,
 			Unauthorized: s.Unauthorized, Refused: s.Refused, RefusedOtherUser: c.refusedOtherUser.Load(),
 		},
 	}, nil
+}
+
+// keyringWaiting says what a locked keyring waits for, or "".
+func (c *controller) keyringWaiting() string {
+	if c.cfg.Keyring == nil || !c.cfg.Keyring.Locked() {
+		return ""
+	}
+	return c.cfg.Keyring.Waiting()
 }
 
 func (c *controller) OpenKeyring(ctx context.Context, req ipc.KeyringRequest) (ipc.KeyringResponse, error) {

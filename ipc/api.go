@@ -59,6 +59,10 @@ type Status struct {
 	// KeyringLocked says the daemon waits for the passphrase of its file
 	// keyring (PathKeyring) before it can read a key.
 	KeyringLocked bool `json:"keyring_locked,omitempty"`
+	// KeyringWaiting says what a locked keyring waits for, and
+	// KeyringPassphrase whether that is a passphrase.
+	KeyringWaiting    string `json:"keyring_waiting,omitempty"`
+	KeyringPassphrase bool   `json:"keyring_passphrase,omitempty"`
 }
 
 // KeyringRequest gives the daemon its keyring's passphrase.

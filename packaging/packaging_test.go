@@ -18,7 +18,7 @@ func TestSystemdUnitVerifies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"ExecStart=" + bin + ` serve --listen 127.0.0.1:9911 --profile "my profile"`, `Environment="A=b c"`, "Restart=on-failure", "WantedBy=default.target"} {
+	for _, want := range []string{"ExecStart=" + bin + ` serve --listen 127.0.0.1:9911 --profile "my profile"`, `Environment="A=b c"`, "Restart=on-failure", "StartLimitIntervalSec=0", "WantedBy=default.target"} {
 		if !strings.Contains(unit, want) {
 			t.Errorf("unit lacks %q:\n%s", want, unit)
 		}

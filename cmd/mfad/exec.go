@@ -69,7 +69,7 @@ directly, as mfad becomes the command.`,
 				return err
 			}
 			if st.KeyringLocked {
-				if st, err = openDaemonKeyring(cmd, client, true); err != nil {
+				if st, err = openDaemonKeyring(cmd, client, st, true); err != nil {
 					return err
 				}
 			}

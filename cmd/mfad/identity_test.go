@@ -716,3 +716,23 @@ func TestServeInTheBackground(t *testing.T) {
 		t.Fatalf("the shell stopped the daemon:\n%s", out)
 	}
 }
+
+// TestDaemonWaitsForItsKeyring: a daemon whose keyring does not answer at
+// start (a Secret Service not up yet at login) serves, says in status what
+// it waits for, and tries the keyring again at each unlock, instead of
+// exiting (a login service would otherwise end up failed).
+func TestDaemonWaitsForItsKeyring(t *testing.T) {
+	w := newWorld(t)
+	w.unsetEnv("MFAD_KEYRING_BACKEND")
+	w.env = append(w.env, "MFAD_KEYRING_BACKEND=secret-service")
+	_, logs := w.serveLogged()
+	logs.waitFor(t, "the keyring does not answer")
+	if st := w.mustMfad("status"); !strings.Contains(st, "keyring: locked, waiting for the keyring, which did not answer") {
+		t.Fatalf("status:\n%s", st)
+	}
+	res := w.mfad("", nil, "unlock", "--code", "123456")
+	if res.exit == 0 || !strings.Contains(res.stderr, "secret-service") {
+		t.Fatalf("unlock while the keyring does not answer: %+v", res)
+	}
+	w.mustMfad("status") // still serving
+}

@@ -80,29 +80,39 @@ restarts, and no other user can take it in between.`,
 			}
 			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), opts))
 			in := newInput(cmd)
-			store, err := openKeystore(in)
-			if err != nil {
-				return err
-			}
 			var keys interface {
 				session.KeySource
 				session.Cache
-			} = store
+			}
 			var waiting daemon.LockedKeyring
+			store, err := openKeystore(in)
+			if isKind(err, ipc.KindKeyring) {
+				// Not up yet (a Secret Service at login): serve, and
+				// try it again at each use rather than exit.
+				retrying := keystore.NewRetrying(err, func() (*keystore.Store, error) { return openKeystore(in) })
+				keys, waiting = retrying, retrying
+				logger.Warn("the keyring does not answer; mfad serves and tries it again at each unlock", "error", err.Error())
+			} else if err != nil {
+				return err
+			} else {
+				keys = store
+			}
 			// Ask for anything the keyring needs (the file keyring's
 			// passphrase) now, while the terminal is the daemon's: a
 			// prompt later would stop a daemon running in the background.
 			// Without a terminal or the passphrase in the environment
 			// (a login service), serve locked and wait for `mfad unlock`
 			// to send the passphrase.
-			if err := store.Unlock(); isKind(err, ipc.KindKeyringLocked) {
-				lazy := lazyKeyring()
-				keys, waiting = lazy, lazy
-				logger.Info("the file keyring waits for its passphrase: `mfad unlock` asks for it", "keyring", lazy.File)
-			} else if err != nil {
-				return err
-			} else {
-				logger.Debug("keyring opened", "backend", store.Backend())
+			if store != nil {
+				if err := store.Unlock(); isKind(err, ipc.KindKeyringLocked) {
+					lazy := lazyKeyring()
+					keys, waiting = lazy, lazy
+					logger.Info("the file keyring waits for its passphrase: `mfad unlock` asks for it", "keyring", lazy.File)
+				} else if err != nil {
+					return err
+				} else {
+					logger.Debug("keyring opened", "backend", store.Backend())
+				}
 			}
 			var notifier notify.Notifier
 			if notifications {

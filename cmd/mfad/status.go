@@ -43,7 +43,7 @@ cannot assume, keys or SSO first in the chain…), it says so on stderr;
 			}
 			fmt.Fprintf(out, "mfad %s (pid %d) serves profile %s at %s\n\n", st.Version, st.PID, st.IMDSProfile, st.IMDSEndpoint)
 			if st.KeyringLocked {
-				fmt.Fprintf(out, "keyring: locked, waiting for its passphrase; `mfad unlock` asks for it\n\n")
+				fmt.Fprintf(out, "keyring: locked, waiting for %s\n\n", st.KeyringWaiting)
 			}
 			w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "PROFILE\tSOURCE\tSTATE\tEXPIRES\tLAST UNLOCK\tMFA SESSION LEFT")

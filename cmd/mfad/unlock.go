@@ -49,7 +49,7 @@ and in your shell's history; the prompt and stdin do not.`,
 				fmt.Fprintln(cmd.ErrOrStderr(), "mfad: note: a code given with --code is visible to every user of this computer (ps) and stays in your shell's history\nhint: run `mfad unlock` and type it at the prompt, or pipe it on stdin")
 			}
 			if st.KeyringLocked {
-				if st, err = openDaemonKeyring(cmd, client, false); err != nil {
+				if st, err = openDaemonKeyring(cmd, client, st, false); err != nil {
 					return err
 				}
 			}
@@ -103,7 +103,14 @@ func unlockProfile(cmd *cobra.Command, client *ipc.Client, profile, code string,
 // (on the terminal, else, unless terminalOnly, a line of stdin) and sends
 // it over the control socket; it returns the daemon's status after, with
 // the sessions kept for a restart back.
-func openDaemonKeyring(cmd *cobra.Command, client *ipc.Client, terminalOnly bool) (*ipc.Status, error) {
+func openDaemonKeyring(cmd *cobra.Command, client *ipc.Client, st *ipc.Status, terminalOnly bool) (*ipc.Status, error) {
+	if !st.KeyringPassphrase {
+		// Waiting for the keyring to answer: asking tries it again.
+		if _, err := client.OpenKeyring(cmd.Context(), ""); err != nil {
+			return nil, err
+		}
+		return client.Status(cmd.Context())
+	}
 	in := newInput(cmd)
 	if _, ok := in.terminal(); !ok && terminalOnly {
 		return nil, ipc.NewError(ipc.KindKeyringLocked, "the daemon's encrypted key file waits for its passphrase, and there is no terminal to ask on",

@@ -16,6 +16,12 @@ type Lazy struct {
 	// File names the keyring, for messages.
 	File string
 	open func(passphrase string) (*Store, error)
+	// retry, if set, opens a keyring that needs no passphrase but did
+	// not answer (a Secret Service not up yet at login): tried again at
+	// every use, until it answers.
+	retry func() (*Store, error)
+	// waiting says what the keyring waits for, for status.
+	waiting string
 
 	mu    sync.Mutex
 	store *Store
@@ -24,8 +30,23 @@ type Lazy struct {
 // NewLazy returns a Lazy that opens with open, which must check the
 // passphrase (Store.Unlock).
 func NewLazy(file string, open func(passphrase string) (*Store, error)) *Lazy {
-	return &Lazy{File: file, open: open}
+	return &Lazy{File: file, open: open, waiting: "its passphrase: `mfad unlock` asks for it"}
 }
+
+// NewRetrying returns a Lazy for a keyring that could not be opened yet
+// (why): every use tries open again, so a daemon started before the
+// keyring (at login) waits for it instead of exiting.
+func NewRetrying(why error, open func() (*Store, error)) *Lazy {
+	return &Lazy{retry: open, waiting: "the keyring, which did not answer (" + why.Error() + "); every `mfad unlock` tries it again",
+		open: func(string) (*Store, error) { return open() }}
+}
+
+// Waiting says what a locked keyring waits for.
+func (l *Lazy) Waiting() string { return l.waiting }
+
+// NeedsPassphrase reports whether it waits for a passphrase, rather than
+// for the keyring to answer.
+func (l *Lazy) NeedsPassphrase() bool { return l.retry == nil }
 
 // Locked reports whether the keyring still waits for its passphrase.
 func (l *Lazy) Locked() bool {
@@ -53,6 +74,13 @@ func (l *Lazy) Open(passphrase string) error {
 func (l *Lazy) opened() (*Store, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.store == nil && l.retry != nil {
+		s, err := l.retry()
+		if err != nil {
+			return nil, err
+		}
+		l.store = s
+	}
 	if l.store == nil {
 		return nil, ipc.NewError(ipc.KindKeyringLocked, "the encrypted key file "+l.File+" is locked: the daemon has not been given its passphrase",
 			"run `mfad unlock` in a terminal: it asks for the passphrase, then the code")
