@@ -25,6 +25,7 @@ import (
 	"github.com/mfad/mfad/daemon/awsconfig"
 	"github.com/mfad/mfad/daemon/awssts"
 	"github.com/mfad/mfad/daemon/harden"
+	"github.com/mfad/mfad/daemon/keystore"
 	"github.com/mfad/mfad/daemon/notify"
 	"github.com/mfad/mfad/daemon/privatefile"
 	"github.com/mfad/mfad/daemon/secret"
@@ -65,6 +66,9 @@ type Config struct {
 	Keys session.KeySource
 	// Cache keeps sessions across restarts; nil keeps them in memory only.
 	Cache session.Cache
+	// Admin, if set, is the keyring the key commands (add, list, remove,
+	// import) use through the daemon while it runs: the one it has open.
+	Admin KeyAdmin
 	// Keyring, if set, is a keyring that waits for its passphrase
 	// (keystore.Lazy): the daemon serves at once, and `mfad unlock` sends
 	// the passphrase. Keys and Cache are then the same keyring.
@@ -83,6 +87,15 @@ type Config struct {
 	// WarnBefore is how long before a session ends the user is warned;
 	// zero means no warning.
 	WarnBefore time.Duration
+}
+
+// KeyAdmin stores, lists and removes keys (keystore.Store, keystore.Lazy).
+type KeyAdmin interface {
+	Keys(profile string) (keystore.Keys, error)
+	PutKeys(profile string, k keystore.Keys) error
+	RemoveKeys(profile string) error
+	Profiles() ([]string, error)
+	Backend() string
 }
 
 // LockedKeyring is a keyring that opens when given its passphrase, or
@@ -466,6 +479,64 @@ func (c *controller) Status(ctx context.Context) (ipc.Status, error) {
 			Unauthorized: s.Unauthorized, Refused: s.Refused, RefusedOtherUser: c.refusedOtherUser.Load(),
 		},
 	}, nil
+}
+
+// admin returns the keyring for the key commands, or an error saying the
+// daemon has none to offer (tests run it with a fixed one).
+func (c *controller) admin() (KeyAdmin, error) {
+	if c.cfg.Admin == nil {
+		return nil, ipc.NewError(ipc.KindBadRequest, "this daemon offers no keyring to the key commands", "stop it, or open the keyring directly")
+	}
+	return c.cfg.Admin, nil
+}
+
+func (c *controller) ListKeys(context.Context) (ipc.KeysList, error) {
+	a, err := c.admin()
+	if err != nil {
+		return ipc.KeysList{}, err
+	}
+	profiles, err := a.Profiles()
+	return ipc.KeysList{Backend: a.Backend(), Profiles: profiles}, err
+}
+
+func (c *controller) GetKeys(_ context.Context, req ipc.KeysRequest) (ipc.KeysResponse, error) {
+	a, err := c.admin()
+	if err != nil {
+		return ipc.KeysResponse{}, err
+	}
+	k, err := a.Keys(req.Profile)
+	if err != nil {
+		return ipc.KeysResponse{}, err
+	}
+	return ipc.KeysResponse{AccessKeyID: k.AccessKeyID, SecretAccessKey: k.SecretAccessKey.Reveal()}, nil
+}
+
+func (c *controller) PutKeys(_ context.Context, req ipc.KeysRequest) (ipc.KeysResponse, error) {
+	a, err := c.admin()
+	if err != nil {
+		return ipc.KeysResponse{}, err
+	}
+	k, err := keystore.ParseKeys(req.AccessKeyID, req.SecretAccessKey)
+	if err != nil {
+		return ipc.KeysResponse{}, err
+	}
+	if err := a.PutKeys(req.Profile, k); err != nil {
+		return ipc.KeysResponse{}, err
+	}
+	c.cfg.Logger.Info("stored keys", "profile", req.Profile, "key", secret.MaskKeyID(k.AccessKeyID))
+	return ipc.KeysResponse{}, nil
+}
+
+func (c *controller) RemoveKeys(ctx context.Context, req ipc.KeysRequest) (ipc.KeysResponse, error) {
+	a, err := c.admin()
+	if err != nil {
+		return ipc.KeysResponse{}, err
+	}
+	if err := a.RemoveKeys(req.Profile); err != nil {
+		return ipc.KeysResponse{}, err
+	}
+	c.cfg.Logger.Info("removed keys", "profile", req.Profile)
+	return ipc.KeysResponse{}, nil
 }
 
 // keyringWaiting says what a locked keyring waits for, or "".

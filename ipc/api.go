@@ -21,6 +21,13 @@ const (
 	PathLock   = "/v1/lock"
 	// PathKeyring opens the daemon's keyring with a passphrase.
 	PathKeyring = "/v1/keyring"
+	// The daemon's keyring, for the key commands while it runs: they
+	// use the keyring it has open instead of opening it themselves (and
+	// asking for its passphrase again).
+	PathKeys       = "/v1/keys"
+	PathKeysGet    = "/v1/keys/get"
+	PathKeysPut    = "/v1/keys/put"
+	PathKeysRemove = "/v1/keys/remove"
 )
 
 // SocketEnv names the environment variable that overrides the socket path.
@@ -63,6 +70,27 @@ type Status struct {
 	// KeyringPassphrase whether that is a passphrase.
 	KeyringWaiting    string `json:"keyring_waiting,omitempty"`
 	KeyringPassphrase bool   `json:"keyring_passphrase,omitempty"`
+}
+
+// KeysList is the daemon's answer to PathKeys: its keyring's backend and
+// the profiles with keys stored.
+type KeysList struct {
+	Backend  string   `json:"backend"`
+	Profiles []string `json:"profiles"`
+}
+
+// KeysRequest names a profile's keys (PathKeysGet, PathKeysRemove), and
+// carries them (PathKeysPut).
+type KeysRequest struct {
+	Profile         string `json:"profile"`
+	AccessKeyID     string `json:"access_key_id,omitempty"`
+	SecretAccessKey string `json:"secret_access_key,omitempty"`
+}
+
+// KeysResponse carries a profile's keys (PathKeysGet), or nothing.
+type KeysResponse struct {
+	AccessKeyID     string `json:"access_key_id,omitempty"`
+	SecretAccessKey string `json:"secret_access_key,omitempty"`
 }
 
 // KeyringRequest gives the daemon its keyring's passphrase.

@@ -48,6 +48,19 @@ func (c *Client) OpenKeyring(ctx context.Context, passphrase string) (*KeyringRe
 	return &resp, c.send(ctx, http.MethodPost, PathKeyring, KeyringRequest{Passphrase: passphrase}, &resp)
 }
 
+// ListKeys lists the profiles with keys in the daemon's keyring.
+func (c *Client) ListKeys(ctx context.Context) (*KeysList, error) {
+	var resp KeysList
+	return &resp, c.send(ctx, http.MethodGet, PathKeys, nil, &resp)
+}
+
+// Keys calls one of the daemon's key operations (PathKeysGet, PathKeysPut,
+// PathKeysRemove).
+func (c *Client) Keys(ctx context.Context, path string, req KeysRequest) (*KeysResponse, error) {
+	var resp KeysResponse
+	return &resp, c.send(ctx, http.MethodPost, path, req, &resp)
+}
+
 // Lock forgets a profile's MFA session.
 func (c *Client) Lock(ctx context.Context, profile string) (*LockResponse, error) {
 	var resp LockResponse

@@ -32,6 +32,17 @@ func (f *fakeBackend) OpenKeyring(context.Context, KeyringRequest) (KeyringRespo
 	return KeyringResponse{}, nil
 }
 
+func (f *fakeBackend) ListKeys(context.Context) (KeysList, error) { return KeysList{}, nil }
+func (f *fakeBackend) GetKeys(context.Context, KeysRequest) (KeysResponse, error) {
+	return KeysResponse{}, nil
+}
+func (f *fakeBackend) PutKeys(context.Context, KeysRequest) (KeysResponse, error) {
+	return KeysResponse{}, nil
+}
+func (f *fakeBackend) RemoveKeys(context.Context, KeysRequest) (KeysResponse, error) {
+	return KeysResponse{}, nil
+}
+
 func (f *fakeBackend) Lock(_ context.Context, req LockRequest) (LockResponse, error) {
 	if req.Profile == "boom" {
 		return LockResponse{}, errors.New("plain failure")

@@ -17,6 +17,10 @@ type Backend interface {
 	Unlock(ctx context.Context, req UnlockRequest) (UnlockResponse, error)
 	Lock(ctx context.Context, req LockRequest) (LockResponse, error)
 	OpenKeyring(ctx context.Context, req KeyringRequest) (KeyringResponse, error)
+	ListKeys(ctx context.Context) (KeysList, error)
+	GetKeys(ctx context.Context, req KeysRequest) (KeysResponse, error)
+	PutKeys(ctx context.Context, req KeysRequest) (KeysResponse, error)
+	RemoveKeys(ctx context.Context, req KeysRequest) (KeysResponse, error)
 }
 
 // maxBodyBytes bounds a request body; real ones are a few dozen bytes.
@@ -65,6 +69,22 @@ func NewHandler(b Backend, logger *slog.Logger) http.Handler {
 		resp, err := b.OpenKeyring(r.Context(), req)
 		reply(w, resp, err)
 	})
+	mux.HandleFunc("GET "+PathKeys, func(w http.ResponseWriter, r *http.Request) {
+		resp, err := b.ListKeys(r.Context())
+		reply(w, resp, err)
+	})
+	for path, op := range map[string]func(context.Context, KeysRequest) (KeysResponse, error){
+		PathKeysGet: b.GetKeys, PathKeysPut: b.PutKeys, PathKeysRemove: b.RemoveKeys,
+	} {
+		mux.HandleFunc("POST "+path, func(w http.ResponseWriter, r *http.Request) {
+			var req KeysRequest
+			if !decode(w, r, &req) {
+				return
+			}
+			resp, err := op(r.Context(), req)
+			reply(w, resp, err)
+		})
+	}
 	mux.HandleFunc("POST "+PathLock, func(w http.ResponseWriter, r *http.Request) {
 		var req LockRequest
 		if !decode(w, r, &req) {

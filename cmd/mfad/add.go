@@ -32,7 +32,7 @@ or read as two lines from stdin.`,
 			if err != nil {
 				return err
 			}
-			store, err := openKeystore(in)
+			store, err := openKeys(cmd, in)
 			if err != nil {
 				return err
 			}

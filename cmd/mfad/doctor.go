@@ -108,7 +108,7 @@ func diagnose(cmd *cobra.Command, profile string) []finding {
 		}
 	}
 
-	store, err := openKeystore(newInput(cmd))
+	store, err := openKeys(cmd, newInput(cmd))
 	if err != nil {
 		add(true, "keyring: "+err.Error(), hintOf(err))
 	} else if _, err := store.Keys(root); err == nil {

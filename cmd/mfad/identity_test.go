@@ -665,10 +665,26 @@ func TestDaemonStartsWithoutSecret(t *testing.T) {
 	if strings.Contains(term.output(), "test passphrase") {
 		t.Fatal("the passphrase was echoed")
 	}
-	// The daemon keeps the keyring open: no passphrase from here on.
+	// The daemon keeps the keyring open: no passphrase from here on, for
+	// unlock, nor for the key commands, which go through it.
 	w.mustMfad("lock")
 	if out := w.mustMfad("unlock", "--code", w.freshCode()); !strings.Contains(out, "unlocked profile default until") {
 		t.Fatalf("second unlock: %s", out)
+	}
+	bob := ststest.NewUser("111111111111", "bob")
+	res := w.mfad("", []string{"AWS_ACCESS_KEY_ID=" + bob.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + bob.SecretAccessKey}, "add", "--env", "bob")
+	if res.exit != 0 || !strings.Contains(res.stdout, "in the file, through the running daemon keyring") {
+		t.Fatalf("add while the daemon runs: %+v", res)
+	}
+	list := w.mfad("", nil, "list")
+	if list.exit != 0 || !regexp.MustCompile(`bob\s+\*+`+bob.AccessKeyID[16:]+`\n`).MatchString(list.stdout) || !strings.Contains(list.stderr, "keyring: file, through the running daemon") {
+		t.Fatalf("list while the daemon runs: %+v", list)
+	}
+	w.mustMfad("remove", "bob", "--yes")
+	d.stop(t)
+	// And the key is where the daemon keeps it: in the keyring itself.
+	if list := w.mfad("", []string{"MFAD_FILE_PASSPHRASE=test passphrase"}, "list"); list.exit != 0 || strings.Contains(list.stdout, "bob") || !strings.Contains(list.stdout, "default") {
+		t.Fatalf("list without the daemon: %+v", list)
 	}
 }
 

@@ -42,7 +42,7 @@ text until you delete it.`,
 				return err
 			}
 			in := newInput(cmd)
-			store, err := openKeystore(in)
+			store, err := openKeys(cmd, in)
 			if err != nil {
 				return err
 			}

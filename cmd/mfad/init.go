@@ -46,7 +46,7 @@ leaves the account and the files as they were.`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			in := newInput(cmd)
-			store, err := openKeystore(in)
+			store, err := openKeys(cmd, in)
 			if err != nil {
 				return err
 			}

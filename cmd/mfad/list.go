@@ -16,7 +16,7 @@ func newListCmd() *cobra.Command {
 		Example: "  mfad list",
 		Args:    exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			store, err := openKeystore(newInput(cmd))
+			store, err := openKeys(cmd, newInput(cmd))
 			if err != nil {
 				return err
 			}

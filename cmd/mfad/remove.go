@@ -24,7 +24,7 @@ kept for a restart.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			profile := args[0]
 			in := newInput(cmd)
-			store, err := openKeystore(in)
+			store, err := openKeys(cmd, in)
 			if err != nil {
 				return err
 			}

@@ -83,6 +83,7 @@ restarts, and no other user can take it in between.`,
 			var keys interface {
 				session.KeySource
 				session.Cache
+				daemon.KeyAdmin
 			}
 			var waiting daemon.LockedKeyring
 			store, err := openKeystore(in)
@@ -148,6 +149,7 @@ restarts, and no other user can take it in between.`,
 				AllowIMDSv1: allowV1,
 				Keys:        keys,
 				Cache:       keys,
+				Admin:       keys,
 				Keyring:     waiting,
 				Logger:      logger,
 				Version:     mfadVersion(),

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -132,19 +133,9 @@ func TestTerminalFirstRun(t *testing.T) {
 		t.Fatal("the passphrase was echoed")
 	}
 
-	// A mistyped passphrase stores nothing.
+	// With the daemon running, add stores through it: the key ID and the
+	// secret are asked, the passphrase is not again.
 	add := w.inTerminal(nil, "add", "default")
-	add.expect("Access key ID: ")
-	add.typeLine(w.user.AccessKeyID)
-	add.expect("Secret access key: ")
-	add.typeLine(w.user.SecretAccessKey)
-	add.expect("passphrase for the encrypted keys in")
-	add.typeLine("wrong passphrase")
-	if code := add.wait(); code == 0 || !strings.Contains(add.output(), "wrong passphrase") {
-		t.Fatalf("add with a wrong passphrase: exit %d\n%s", code, add.output())
-	}
-
-	add = w.inTerminal([]string{"MFAD_FILE_PASSPHRASE=first run passphrase"}, "add", "default")
 	add.expect("Access key ID: ")
 	add.typeLine(w.user.AccessKeyID)
 	add.expect("Secret access key: ")
@@ -153,7 +144,8 @@ func TestTerminalFirstRun(t *testing.T) {
 		t.Fatalf("add: exit %d\n%s", code, add.output())
 	}
 	out := add.output()
-	if !strings.Contains(out, "stored access key") || strings.Contains(out, w.user.SecretAccessKey) {
+	if !strings.Contains(out, "stored access key") || !strings.Contains(out, "through the running daemon") ||
+		strings.Contains(out, w.user.SecretAccessKey) || strings.Contains(out, "passphrase") {
 		t.Fatalf("add showed:\n%s", out)
 	}
 
@@ -165,6 +157,17 @@ func TestTerminalFirstRun(t *testing.T) {
 	}
 	if len(w.sts.Issued()) != 1 {
 		t.Fatal("no session issued")
+	}
+
+	// Without the daemon, a command opens the keyring itself: a mistyped
+	// passphrase reads nothing.
+	serve.cmd.Process.Signal(syscall.SIGTERM)
+	serve.wait()
+	list := w.inTerminal(nil, "list")
+	list.expect("passphrase for the encrypted keys in")
+	list.typeLine("wrong passphrase")
+	if code := list.wait(); code == 0 || !strings.Contains(list.output(), "wrong passphrase") {
+		t.Fatalf("list with a wrong passphrase: exit %d\n%s", code, list.output())
 	}
 }
 

@@ -123,3 +123,40 @@ func (l *Lazy) RemoveSession(profile string) error {
 	}
 	return s.RemoveSession(profile)
 }
+
+// PutKeys stores keys for profile.
+func (l *Lazy) PutKeys(profile string, k Keys) error {
+	s, err := l.opened()
+	if err != nil {
+		return err
+	}
+	return s.PutKeys(profile, k)
+}
+
+// RemoveKeys deletes the keys stored for profile.
+func (l *Lazy) RemoveKeys(profile string) error {
+	s, err := l.opened()
+	if err != nil {
+		return err
+	}
+	return s.RemoveKeys(profile)
+}
+
+// Profiles lists the profiles with keys stored.
+func (l *Lazy) Profiles() ([]string, error) {
+	s, err := l.opened()
+	if err != nil {
+		return nil, err
+	}
+	return s.Profiles()
+}
+
+// Backend names the backend, once open.
+func (l *Lazy) Backend() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.store == nil {
+		return "file (locked)"
+	}
+	return l.store.Backend()
+}

@@ -46,7 +46,7 @@ type UI interface {
 type Options struct {
 	Profile    string
 	PolicyName string
-	Store      *keystore.Store
+	Store      KeyStore
 	UI         UI
 }
 
@@ -103,6 +103,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return res, err
 	}
 	return res, nil
+}
+
+// KeyStore keeps the IAM user's keys (keystore.Store, or the daemon's).
+type KeyStore interface {
+	Keys(profile string) (keystore.Keys, error)
+	PutKeys(profile string, k keystore.Keys) error
+	Backend() string
 }
 
 // ensureKeys finds the profile's key in the keyring, or puts it there:
