@@ -2,10 +2,12 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/mfad/mfad/daemon/keystore"
 	"github.com/mfad/mfad/daemon/secret"
 )
 
@@ -26,9 +28,11 @@ func newListCmd() *cobra.Command {
 			}
 			if len(profiles) == 0 {
 				fmt.Fprintf(cmd.ErrOrStderr(), "no access keys are stored in the %s keyring; add one with `mfad add PROFILE`\n", store.Backend())
+				noteOtherKeyring(cmd, store.Backend())
 				return nil
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "keyring: %s\n", store.Backend())
+			noteOtherKeyring(cmd, store.Backend())
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "PROFILE\tACCESS KEY")
 			for _, p := range profiles {
@@ -40,5 +44,22 @@ func newListCmd() *cobra.Command {
 			}
 			return w.Flush()
 		},
+	}
+}
+
+// noteOtherKeyring says when the file keyring holds keys while another
+// keyring is in use: keys stored there earlier are not lost, and can be
+// moved.
+func noteOtherKeyring(cmd *cobra.Command, backend string) {
+	if strings.HasPrefix(backend, "file") {
+		return
+	}
+	opts, err := keystore.EnvOptions(nil)
+	if err != nil {
+		return
+	}
+	if other := keystore.FileKeyringProfiles(opts); len(other) > 0 {
+		fmt.Fprintf(cmd.ErrOrStderr(), "note: the file keyring (%s) also holds keys, of %s; move them with `%s=file mfad keyring migrate --to %s`\n",
+			opts.FileKeyring(), strings.Join(other, ", "), keystore.BackendEnv, strings.TrimSuffix(backend, ", through the running daemon"))
 	}
 }

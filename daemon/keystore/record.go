@@ -103,3 +103,25 @@ func Migrate(src, dst *Store) (int, error) {
 	}
 	return len(items), nil
 }
+
+// FileKeyringProfiles lists the profiles with keys in the file keyring,
+// without its passphrase: the file backend names each file after its item.
+// Commands that use another keyring say so, so that keys stored there
+// earlier are not taken for lost.
+func FileKeyringProfiles(opts Options) []string {
+	var profiles []string
+	for _, dir := range []string{layoutOf(opts.FileDir).dir, opts.FileDir} {
+		ring, err := keyring.Open(keyring.Config{ServiceName: serviceName, AllowedBackends: []keyring.BackendType{keyring.FileBackend},
+			FileDir: dir, FilePasswordFunc: func(string) (string, error) { return "", errors.New("not needed") }})
+		if err != nil {
+			continue
+		}
+		names, _ := ring.Keys()
+		for _, n := range names {
+			if p, ok := strings.CutPrefix(n, keysPrefix); ok {
+				profiles = append(profiles, p)
+			}
+		}
+	}
+	return profiles
+}

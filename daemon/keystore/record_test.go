@@ -29,6 +29,9 @@ func TestOneKeyring(t *testing.T) {
 		if got := RecordedBackend(opts.RecordFile); got != "file" {
 			t.Fatalf("recorded %q", got)
 		}
+		if got := FileKeyringProfiles(opts); len(got) != 1 || got[0] != "default" {
+			t.Fatalf("profiles in the file keyring, read without its passphrase: %v", got)
+		}
 		// Now the default opens the recorded one, not the Secret Service.
 		s, err := Open(opts)
 		if err != nil || s.Backend() != "file" {
@@ -59,6 +62,9 @@ func TestOneKeyring(t *testing.T) {
 		}
 		if left, _ := fileStoreOpen.Profiles(); len(left) != 0 {
 			t.Fatalf("keys left in the file keyring: %v", left)
+		}
+		if got := FileKeyringProfiles(opts); len(got) != 0 {
+			t.Fatalf("the file keyring still lists %v", got)
 		}
 		return
 	}
