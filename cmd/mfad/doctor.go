@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mfad/mfad/daemon/awsconfig"
+	"github.com/mfad/mfad/daemon/keystore"
 	"github.com/mfad/mfad/ipc"
 )
 
@@ -121,6 +122,14 @@ func diagnose(cmd *cobra.Command, profile string) []finding {
 		add(true, "keyring ("+store.Backend()+"): no access key is stored for profile "+root, fix)
 	} else {
 		add(true, "keyring: "+err.Error(), hintOf(err))
+	}
+	if store != nil && !strings.HasPrefix(store.Backend(), "file") {
+		if opts, err := keystore.EnvOptions(nil); err == nil {
+			if other := keystore.FileKeyringProfiles(opts); len(other) > 0 {
+				add(false, "keyring: the file keyring ("+opts.FileKeyring()+") also holds keys, of "+strings.Join(other, ", ")+
+					"; move them with `"+keystore.BackendEnv+"=file mfad keyring migrate --to "+strings.TrimSuffix(store.Backend(), ", through the running daemon")+"`", "")
+			}
+		}
 	}
 
 	fs = append(fs, shell.findings...)

@@ -39,7 +39,11 @@ func openKeys(cmd *cobra.Command, in *input) (keyStore, error) {
 			return &daemonKeys{ctx: ctx, client: client, backend: list.Backend}, nil
 		}
 	}
-	return openKeystore(in)
+	s, err := openKeystore(in)
+	if err != nil {
+		return nil, err // not a nil *Store in a non-nil keyStore
+	}
+	return s, nil
 }
 
 // daemonKeys is the running daemon's keyring, over the control socket.

@@ -86,11 +86,20 @@ restarts, and no other user can take it in between.`,
 				daemon.KeyAdmin
 			}
 			var waiting daemon.LockedKeyring
-			store, err := openKeystore(in)
+			// A keyring that answers, or none: a Secret Service locked
+			// at login (its prompt seen by no one) does not answer.
+			openAnswering := func() (*keystore.Store, error) {
+				s, err := openKeystore(in)
+				if err == nil {
+					err = s.Probe(keyringProbe)
+				}
+				return s, err
+			}
+			store, err := openAnswering()
 			if isKind(err, ipc.KindKeyring) {
 				// Not up yet (a Secret Service at login): serve, and
 				// try it again at each use rather than exit.
-				retrying := keystore.NewRetrying(err, func() (*keystore.Store, error) { return openKeystore(in) })
+				retrying := keystore.NewRetrying(err, openAnswering)
 				keys, waiting = retrying, retrying
 				logger.Warn("the keyring does not answer; mfad serves and tries it again at each unlock", "error", err.Error())
 			} else if err != nil {
@@ -170,6 +179,9 @@ restarts, and no other user can take it in between.`,
 	cmd.Flags().BoolVar(&detached, "detach", false, "run in the background, its log in ~/.local/state/mfad/mfad.log; return once it answers")
 	return cmd
 }
+
+// keyringProbe bounds the daemon's first look at its keyring.
+const keyringProbe = 5 * time.Second
 
 // lazyKeyring is the file keyring that opens when `mfad unlock` sends its
 // passphrase (keystore.Lazy).

@@ -192,16 +192,18 @@ func (s *Store) checkPassphrase() error {
 		return err
 	})
 	if err != nil {
-		return s.wrap("open the file keyring", err)
+		return s.wrap("open the keyring", err)
 	}
 	for _, n := range names {
 		if n == checkItem || strings.HasPrefix(n, keysPrefix) {
-			_, err := s.ring.Get(n)
-			return s.wrap("open the file keyring", err)
+			err := s.do(func() error { _, err := s.ring.Get(n); return err })
+			return s.wrap("open the keyring", err)
 		}
 	}
-	err = s.ring.Set(keyring.Item{Key: checkItem, Label: "mfad: passphrase check", Data: []byte("mfad")})
-	return s.wrap("create the file keyring", err)
+	err = s.do(func() error {
+		return s.ring.Set(keyring.Item{Key: checkItem, Label: "mfad: keyring check", Data: []byte("mfad")})
+	})
+	return s.wrap("write to the keyring", err)
 }
 
 var knownBackends = []keyring.BackendType{

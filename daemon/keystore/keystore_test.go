@@ -324,6 +324,10 @@ func TestSecretServiceLocked(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// What the daemon asks at start, to know it must wait.
+		if err := s.Probe(2 * time.Second); err == nil {
+			t.Fatal("the probe found a locked keyring answering")
+		}
 		keys, _ := ParseKeys(testKeyID, testSecret)
 		start := time.Now()
 		err = s.PutKeys("default", keys)

@@ -2,6 +2,9 @@ package keystore
 
 import (
 	"sync"
+	"time"
+
+	"github.com/99designs/keyring"
 
 	"github.com/mfad/mfad/ipc"
 )
@@ -159,4 +162,20 @@ func (l *Lazy) Backend() string {
 		return "file (locked)"
 	}
 	return l.store.Backend()
+}
+
+// Probe checks that the keyring answers within timeout: a Secret Service
+// whose collection is locked at login, with no one to see its prompt, does
+// not. The file keyring always answers. Call it before the store is
+// shared: it sets the timeout for the one call.
+func (s *Store) Probe(timeout time.Duration) error {
+	if s.backend == string(keyring.FileBackend) {
+		return nil
+	}
+	saved := s.timeout
+	s.timeout = timeout
+	defer func() { s.timeout = saved }()
+	// Listing answers even while locked; reading or writing an item does
+	// not, so one is read (or the check item written on a new keyring).
+	return s.checkPassphrase()
 }
