@@ -212,10 +212,18 @@ func TestSecretService(t *testing.T) {
 		exercise(t, s)
 		return
 	}
+	runUnderSecretService(t, "TestSecretService")
+}
+
+// runUnderSecretService runs test name in a child process beside the real
+// Secret Service: gnome-keyring on a private D-Bus session, its login
+// collection unlocked the way a desktop login does.
+func runUnderSecretService(t *testing.T, name string) {
+	t.Helper()
 	requireSecretService(t)
 	home := t.TempDir()
 	script := `echo -n test-login-password | gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec "$@"`
-	runChild(t, "TestSecretService", []string{"dbus-run-session", "--", "sh", "-c", script, "sh"},
+	runChild(t, name, []string{"dbus-run-session", "--", "sh", "-c", script, "sh"},
 		"HOME="+home, "XDG_DATA_HOME="+filepath.Join(home, "data"), "XDG_RUNTIME_DIR="+home)
 }
 

@@ -68,9 +68,5 @@ func TestOneKeyring(t *testing.T) {
 		}
 		return
 	}
-	requireSecretService(t)
-	home := t.TempDir()
-	script := `echo -n test-login-password | gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec "$@"`
-	runChild(t, "TestOneKeyring", []string{"dbus-run-session", "--", "sh", "-c", script, "sh"},
-		"HOME="+home, "XDG_DATA_HOME="+filepath.Join(home, "data"), "XDG_RUNTIME_DIR="+home)
+	runUnderSecretService(t, "TestOneKeyring")
 }
