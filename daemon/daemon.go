@@ -107,6 +107,9 @@ type LockedKeyring interface {
 	Waiting() string
 	// NeedsPassphrase reports whether that is a passphrase.
 	NeedsPassphrase() bool
+	// Close forgets a keyring opened with a passphrase, and reports
+	// whether there was one.
+	Close() bool
 }
 
 // Run serves until ctx ends, then shuts both servers down and removes the
@@ -548,6 +551,13 @@ func (c *controller) keyringWaiting() string {
 }
 
 func (c *controller) OpenKeyring(ctx context.Context, req ipc.KeyringRequest) (ipc.KeyringResponse, error) {
+	if req.Close {
+		closed := c.cfg.Keyring != nil && c.cfg.Keyring.Close()
+		if closed {
+			c.cfg.Logger.Info("keyring closed: the next unlock asks for its passphrase")
+		}
+		return ipc.KeyringResponse{Closed: closed}, nil
+	}
 	if c.cfg.Keyring == nil || !c.cfg.Keyring.Locked() {
 		return ipc.KeyringResponse{}, nil
 	}

@@ -93,14 +93,18 @@ type KeysResponse struct {
 	SecretAccessKey string `json:"secret_access_key,omitempty"`
 }
 
-// KeyringRequest gives the daemon its keyring's passphrase.
+// KeyringRequest gives the daemon its keyring's passphrase, or with Close
+// makes it forget the keyring it opened with one.
 type KeyringRequest struct {
 	Passphrase string `json:"passphrase"`
+	Close      bool   `json:"close,omitempty"`
 }
 
-// KeyringResponse reports the keyring opened, and the sessions it kept.
+// KeyringResponse reports the keyring opened, and the sessions it kept,
+// or that it was closed.
 type KeyringResponse struct {
 	Restored []string `json:"restored,omitempty"`
+	Closed   bool     `json:"closed,omitempty"`
 }
 
 // ProfileStatus is the state of one profile's MFA session.

@@ -61,6 +61,13 @@ func (c *Client) Keys(ctx context.Context, path string, req KeysRequest) (*KeysR
 	return &resp, c.send(ctx, http.MethodPost, path, req, &resp)
 }
 
+// CloseKeyring makes the daemon forget a keyring it opened with a
+// passphrase: the next unlock asks for it again.
+func (c *Client) CloseKeyring(ctx context.Context) (*KeyringResponse, error) {
+	var resp KeyringResponse
+	return &resp, c.send(ctx, http.MethodPost, PathKeyring, KeyringRequest{Close: true}, &resp)
+}
+
 // Lock forgets a profile's MFA session.
 func (c *Client) Lock(ctx context.Context, profile string) (*LockResponse, error) {
 	var resp LockResponse

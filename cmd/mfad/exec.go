@@ -68,12 +68,13 @@ directly, as mfad becomes the command.`,
 			if err != nil {
 				return err
 			}
+			in := newInput(cmd)
 			if st.KeyringLocked {
-				if st, err = openDaemonKeyring(cmd, client, st, true); err != nil {
+				if st, err = openDaemonKeyring(cmd, in, client, st, true); err != nil {
 					return err
 				}
 			}
-			if err := readyToRun(cmd, client, st, profile); err != nil {
+			if err := readyToRun(cmd, in, client, st, profile); err != nil {
 				return err
 			}
 			p, err := awsconfig.Load(cmd.Context(), profile)
@@ -119,7 +120,7 @@ directly, as mfad becomes the command.`,
 // it: a locked profile is unlocked with its mfa_process, or a code typed
 // on the terminal, as aws-vault exec does; without either, exec fails
 // rather than run a command that cannot authenticate.
-func readyToRun(cmd *cobra.Command, client *ipc.Client, st *ipc.Status, profile string) error {
+func readyToRun(cmd *cobra.Command, in *input, client *ipc.Client, st *ipc.Status, profile string) error {
 	p, ok := profileStatus(st, profile)
 	switch {
 	case !ok:
@@ -131,7 +132,7 @@ func readyToRun(cmd *cobra.Command, client *ipc.Client, st *ipc.Status, profile 
 	case p.State == ipc.StatePending || (p.Source != "" && p.LastError != ""):
 		return ipc.NewError(ipc.KindBadRequest, "profile "+profile+" cannot be used: "+p.LastError, "`mfad status` shows every profile; fix the profile, or unlock again with `mfad unlock --profile "+profile+" --renew`")
 	}
-	resp, err := unlockProfile(cmd, client, profile, "", true)
+	resp, err := unlockProfile(cmd, in, client, profile, "", true)
 	if err != nil {
 		return err
 	}

@@ -681,6 +681,18 @@ func TestDaemonStartsWithoutSecret(t *testing.T) {
 		t.Fatalf("list while the daemon runs: %+v", list)
 	}
 	w.mustMfad("remove", "bob", "--yes")
+
+	// lock --all: every session, and the passphrase, forgotten.
+	if out := w.mustMfad("lock", "--all"); !strings.Contains(out, "locked the MFA session of profile default") ||
+		!strings.Contains(out, "the daemon forgot the keyring's passphrase") {
+		t.Fatalf("lock --all: %s", out)
+	}
+	if st := w.mustMfad("status"); !strings.Contains(st, "keyring: locked, waiting for its passphrase") || !regexp.MustCompile(`default\s+-\s+locked`).MatchString(st) {
+		t.Fatalf("status after lock --all:\n%s", st)
+	}
+	if res := w.mfad("test passphrase\n"+w.freshCode()+"\n", nil, "unlock"); res.exit != 0 {
+		t.Fatalf("unlock after lock --all, passphrase and code on stdin: %+v", res)
+	}
 	d.stop(t)
 	// And the key is where the daemon keeps it: in the keyring itself.
 	if list := w.mfad("", []string{"MFAD_FILE_PASSPHRASE=test passphrase"}, "list"); list.exit != 0 || strings.Contains(list.stdout, "bob") || !strings.Contains(list.stdout, "default") {

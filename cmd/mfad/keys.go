@@ -31,7 +31,7 @@ func openKeys(cmd *cobra.Command, in *input) (keyStore, error) {
 	client := &ipc.Client{}
 	if st, err := client.Status(ctx); err == nil {
 		if st.KeyringLocked {
-			if _, err := openDaemonKeyring(cmd, client, st, false); err != nil {
+			if _, err := openDaemonKeyring(cmd, in, client, st, false); err != nil {
 				return nil, err
 			}
 		}

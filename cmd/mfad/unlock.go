@@ -45,11 +45,14 @@ and in your shell's history; the prompt and stdin do not.`,
 			if profile == "" {
 				profile = st.IMDSProfile
 			}
-			if _, interactive := newInput(cmd).terminal(); interactive && code != "" {
+			// One reader of stdin for the command: the passphrase and
+			// the code may come on it one after the other.
+			in := newInput(cmd)
+			if _, interactive := in.terminal(); interactive && code != "" {
 				fmt.Fprintln(cmd.ErrOrStderr(), "mfad: note: a code given with --code is visible to every user of this computer (ps) and stays in your shell's history\nhint: run `mfad unlock` and type it at the prompt, or pipe it on stdin")
 			}
 			if st.KeyringLocked {
-				if st, err = openDaemonKeyring(cmd, client, st, false); err != nil {
+				if st, err = openDaemonKeyring(cmd, in, client, st, false); err != nil {
 					return err
 				}
 			}
@@ -62,7 +65,7 @@ and in your shell's history; the prompt and stdin do not.`,
 				fmt.Fprintln(cmd.ErrOrStderr(), "hint: `mfad unlock --renew` starts a new session, for the full length")
 				return nil
 			}
-			resp, err := unlockProfile(cmd, client, profile, code, false)
+			resp, err := unlockProfile(cmd, in, client, profile, code, false)
 			if err != nil {
 				return err
 			}
@@ -79,14 +82,13 @@ and in your shell's history; the prompt and stdin do not.`,
 // unlockProfile unlocks profile with code; without one, with the profile's
 // mfa_process, which the daemon runs; else with a code typed at a prompt
 // on the terminal or, unless terminalOnly, read from stdin.
-func unlockProfile(cmd *cobra.Command, client *ipc.Client, profile, code string, terminalOnly bool) (*ipc.UnlockResponse, error) {
+func unlockProfile(cmd *cobra.Command, in *input, client *ipc.Client, profile, code string, terminalOnly bool) (*ipc.UnlockResponse, error) {
 	ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
 	defer cancel()
 	if code == "" {
 		if chain, err := awsconfig.Chain(ctx, profile); err == nil && awsconfig.MFAProcess(chain) != "" {
 			return client.UnlockWithMFAProcess(ctx, profile)
 		}
-		in := newInput(cmd)
 		if _, ok := in.terminal(); !ok && terminalOnly {
 			return nil, ipc.NewError(ipc.KindBadRequest, "profile "+profile+" is locked, and there is no terminal to ask for its code on",
 				"run `mfad unlock --profile "+profile+"` first, or run this from a terminal")
@@ -103,7 +105,7 @@ func unlockProfile(cmd *cobra.Command, client *ipc.Client, profile, code string,
 // (on the terminal, else, unless terminalOnly, a line of stdin) and sends
 // it over the control socket; it returns the daemon's status after, with
 // the sessions kept for a restart back.
-func openDaemonKeyring(cmd *cobra.Command, client *ipc.Client, st *ipc.Status, terminalOnly bool) (*ipc.Status, error) {
+func openDaemonKeyring(cmd *cobra.Command, in *input, client *ipc.Client, st *ipc.Status, terminalOnly bool) (*ipc.Status, error) {
 	if !st.KeyringPassphrase {
 		// Waiting for the keyring to answer: asking tries it again.
 		if _, err := client.OpenKeyring(cmd.Context(), ""); err != nil {
@@ -111,7 +113,6 @@ func openDaemonKeyring(cmd *cobra.Command, client *ipc.Client, st *ipc.Status, t
 		}
 		return client.Status(cmd.Context())
 	}
-	in := newInput(cmd)
 	if _, ok := in.terminal(); !ok && terminalOnly {
 		return nil, ipc.NewError(ipc.KindKeyringLocked, "the daemon's encrypted key file waits for its passphrase, and there is no terminal to ask on",
 			"run `mfad unlock` in a terminal first")

@@ -47,6 +47,19 @@ func NewRetrying(why error, open func() (*Store, error)) *Lazy {
 // Waiting says what a locked keyring waits for.
 func (l *Lazy) Waiting() string { return l.waiting }
 
+// Close forgets a keyring opened with a passphrase (`mfad lock --all`),
+// and reports whether there was one: the next use needs the passphrase
+// again. A keyring that needs none stays open.
+func (l *Lazy) Close() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.retry != nil || l.store == nil {
+		return false
+	}
+	l.store = nil
+	return true
+}
+
 // NeedsPassphrase reports whether it waits for a passphrase, rather than
 // for the keyring to answer.
 func (l *Lazy) NeedsPassphrase() bool { return l.retry == nil }
