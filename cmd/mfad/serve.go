@@ -29,7 +29,7 @@ func newServeCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Run the daemon in the foreground",
+		Short: "Run the daemon (in the foreground, or in the background with --detach)",
 		Long: `Run the daemon in the foreground until interrupted. It serves PROFILE's MFA
 session credentials on an endpoint that AWS SDKs and the CLI read like the
 EC2 instance metadata service (IMDSv2), and listens for mfad commands on
