@@ -86,3 +86,9 @@ func (w *discardWriter) Write(p []byte) (int, error) {
 	w.WriteHeader(http.StatusOK)
 	return len(p), nil
 }
+
+func BenchmarkHandlerContainer(b *testing.B) {
+	h := containerHandler(byProfile)
+	r := newRequest(http.MethodGet, "/profiles/work", map[string]string{"Authorization": testContainerToken})
+	benchServe(b, h, r)
+}

@@ -61,13 +61,14 @@ func ProfileToken(token, profile string) string {
 func (h *Handler) containerCredentials(w http.ResponseWriter, r *http.Request) {
 	c := h.opts.Container
 	got := r.Header.Values("Authorization")
-	if len(got) != 1 || !containerTokenFits(got[0], c.Token, chi.URLParam(r, "profile")) {
+	profile := chi.URLParam(r, "profile")
+	if len(got) != 1 || !containerTokenFits(got[0], c.Token, h.profileToken(profile)) {
 		h.count.unauthorized.Add(1)
 		writeContainerError(w, http.StatusUnauthorized, containerError{"Unauthorized",
 			"the Authorization header does not carry mfad's token; set AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE as `mfad env --container` prints"})
 		return
 	}
-	creds, err := c.Credentials(r.Context(), chi.URLParam(r, "profile"))
+	creds, err := c.Credentials(r.Context(), profile)
 	if err != nil {
 		var unavailable *UnavailableError
 		if !errors.As(err, &unavailable) {
@@ -79,6 +80,32 @@ func (h *Handler) containerCredentials(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.count.credentialsServed.Add(1)
+	writeBody(w, http.StatusOK, applicationJSON, h.containerDocument(profile, creds))
+}
+
+// maxCachedProfiles bounds the per-profile caches below: names come from
+// request paths.
+const maxCachedProfiles = 256
+
+// profileToken returns ProfileToken for profile, computed once: it is an
+// HMAC on every request's path otherwise.
+func (h *Handler) profileToken(profile string) string {
+	if t, ok := h.profileTokens.Load(profile); ok {
+		return t.(string)
+	}
+	t := ProfileToken(h.opts.Container.Token, profile)
+	if h.profileTokenCount.Add(1) <= maxCachedProfiles {
+		h.profileTokens.Store(profile, t)
+	}
+	return t
+}
+
+// containerDocument returns profile's encoded document for creds, encoding
+// it only when the credentials change, as document does for IMDS.
+func (h *Handler) containerDocument(profile string, creds Credentials) []byte {
+	if c, ok := h.containerDocs.Load(profile); ok && c.(*cachedDocument).creds == creds {
+		return c.(*cachedDocument).body
+	}
 	body, _ := json.Marshal(containerDocument{
 		AccessKeyID:     creds.AccessKeyID,
 		SecretAccessKey: creds.SecretAccessKey,
@@ -86,14 +113,16 @@ func (h *Handler) containerCredentials(w http.ResponseWriter, r *http.Request) {
 		Expiration:      creds.Expiration.UTC().Format(timeLayout),
 		AccountID:       creds.AccountID,
 	})
-	writeBody(w, http.StatusOK, applicationJSON, body)
+	// Only profiles that have credentials get here: real ones.
+	h.containerDocs.Store(profile, &cachedDocument{creds: creds, body: body})
+	return body
 }
 
 // containerTokenFits reports whether sent is the endpoint's token, or the
-// token of profile alone, comparing in constant time.
-func containerTokenFits(sent, token, profile string) bool {
+// profile's own (profileToken), comparing in constant time.
+func containerTokenFits(sent, token, profileToken string) bool {
 	all := subtle.ConstantTimeCompare([]byte(sent), []byte(token))
-	one := subtle.ConstantTimeCompare([]byte(sent), []byte(ProfileToken(token, profile)))
+	one := subtle.ConstantTimeCompare([]byte(sent), []byte(profileToken))
 	return all|one == 1
 }
 

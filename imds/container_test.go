@@ -90,3 +90,21 @@ func TestContainerGoSDK(t *testing.T) {
 		t.Fatalf("locked: %v", err)
 	}
 }
+
+// TestContainerDocumentFollowsCredentials: the document encoded once is
+// encoded again when the profile's credentials change.
+func TestContainerDocumentFollowsCredentials(t *testing.T) {
+	key := "ASIAFIRSTFIRSTFIRST1"
+	h := containerHandler(func(context.Context, string) (Credentials, error) {
+		c := testCreds
+		c.AccessKeyID = key
+		return c, nil
+	})
+	for _, want := range []string{"ASIAFIRSTFIRSTFIRST1", "ASIAFIRSTFIRSTFIRST1", "ASIASECONDSECONDSEC2"} {
+		key = want
+		w := serve(h, newRequest(http.MethodGet, "/profiles/work", map[string]string{"Authorization": ProfileToken(testContainerToken, "work")}))
+		if w.Code != 200 || !strings.Contains(w.Body.String(), `"AccessKeyId":"`+want+`"`) {
+			t.Fatalf("want %s: %d %s", want, w.Code, w.Body.String())
+		}
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -128,6 +129,10 @@ type Handler struct {
 	router chi.Router
 	count  counters
 	docs   [2]atomic.Pointer[cachedDocument] // IMDS, then -extended
+	// The container endpoint's per-profile token and document, kept.
+	profileTokens     sync.Map // profile -> string
+	profileTokenCount atomic.Int64
+	containerDocs     sync.Map // profile -> *cachedDocument
 }
 
 // NewHandler returns the IMDS API serving credentials from src.
