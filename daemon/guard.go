@@ -128,15 +128,24 @@ func (l *guardedListener) refuse(c net.Conn, uid uint32, reason string) {
 }
 
 func connOwner(c net.Conn) (uint32, error) {
-	client, err := netip.ParseAddrPort(c.RemoteAddr().String())
+	client, err := addrPort(c.RemoteAddr())
 	if err != nil {
 		return 0, err
 	}
-	server, err := netip.ParseAddrPort(c.LocalAddr().String())
+	server, err := addrPort(c.LocalAddr())
 	if err != nil {
 		return 0, err
 	}
 	return peeruid.TCPOwner(client, server)
+}
+
+// addrPort is a's address and port, read without formatting and parsing
+// it for a TCP address.
+func addrPort(a net.Addr) (netip.AddrPort, error) {
+	if tcp, ok := a.(*net.TCPAddr); ok {
+		return tcp.AddrPort(), nil
+	}
+	return netip.ParseAddrPort(a.String())
 }
 
 // countedConn gives its place back when closed.

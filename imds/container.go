@@ -9,9 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
-
-	"github.com/go-chi/chi/v5"
 )
 
 // ContainerPathPrefix is where the container-credentials endpoint serves
@@ -58,10 +55,9 @@ func ProfileToken(token, profile string) string {
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
 
-func (h *Handler) containerCredentials(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) containerCredentials(w http.ResponseWriter, r *http.Request, profile string) {
 	c := h.opts.Container
-	got := r.Header.Values("Authorization")
-	profile := chi.URLParam(r, "profile")
+	got := r.Header["Authorization"]
 	if len(got) != 1 || !containerTokenFits(got[0], c.Token, h.profileToken(profile)) {
 		h.count.unauthorized.Add(1)
 		writeContainerError(w, http.StatusUnauthorized, containerError{"Unauthorized",
@@ -139,11 +135,16 @@ var (
 	connectionClose = []string{"close"}
 )
 
-func writeBody(w http.ResponseWriter, status int, contentType []string, body []byte) {
+// writeHeader writes status and the headers every answer carries. net/http
+// adds Content-Length itself: every answer is written at once, and small.
+func writeHeader(w http.ResponseWriter, status int, contentType []string) {
 	hdr := w.Header()
 	hdr["Content-Type"] = contentType
-	hdr["Content-Length"] = []string{strconv.Itoa(len(body))}
 	hdr["Cache-Control"] = noStore
 	w.WriteHeader(status)
+}
+
+func writeBody(w http.ResponseWriter, status int, contentType []string, body []byte) {
+	writeHeader(w, status, contentType)
 	_, _ = w.Write(body)
 }

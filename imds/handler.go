@@ -17,6 +17,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"path"
@@ -150,16 +151,24 @@ func NewHandler(src Source, opts Options) *Handler {
 	r.MethodNotAllowed(func(w http.ResponseWriter, _ *http.Request) {
 		writeText(w, http.StatusMethodNotAllowed, "method not allowed")
 	})
-	r.Put("/latest/api/token", h.putToken)
+	r.Put(tokenPath, h.putToken)
 	if opts.Container != nil && opts.Container.Token != "" {
-		r.Get(ContainerPathPrefix+"{profile}", h.containerCredentials)
+		r.Get(ContainerPathPrefix+"{profile}", func(w http.ResponseWriter, r *http.Request) {
+			h.containerCredentials(w, r, chi.URLParam(r, "profile"))
+		})
 	}
 	r.Group(func(r chi.Router) {
 		r.Use(h.requireToken)
-		r.Get("/latest/meta-data/iam/security-credentials", h.roleList(false))
-		r.Get("/latest/meta-data/iam/security-credentials/{role}", h.credentials(false))
-		r.Get("/latest/meta-data/iam/security-credentials-extended", h.roleList(true))
-		r.Get("/latest/meta-data/iam/security-credentials-extended/{role}", h.credentials(true))
+		for _, extended := range []bool{false, true} {
+			base := credentialsPath
+			if extended {
+				base = extendedPath
+			}
+			r.Get(base, func(w http.ResponseWriter, r *http.Request) { h.roleList(w, r, extended) })
+			r.Get(base+"/{role}", func(w http.ResponseWriter, r *http.Request) {
+				h.credentials(w, r, chi.URLParam(r, "role"), extended)
+			})
+		}
 		r.Get("/latest/meta-data/placement/availability-zone", h.availabilityZone)
 		r.Get("/latest/meta-data/placement/region", h.region)
 		r.Get("/latest/dynamic/instance-identity/document", h.identityDocument)
@@ -182,13 +191,17 @@ func (h *Handler) Stats() Stats {
 	}
 }
 
-// ServeHTTP refuses requests that fail a security check, then routes the
-// rest by their normalised path.
+// ServeHTTP refuses requests that fail a security check, then answers
+// the requests every credential fetch makes (fast), and routes the rest by
+// their normalised path.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if status, reason := refusal(r); status != 0 {
 		h.count.refused.Add(1)
 		h.opts.Logger.Debug("imds: refused request", "reason", reason, "method", r.Method, "remote", r.RemoteAddr)
 		refuse(w, status)
+		return
+	}
+	if h.fast(w, r) {
 		return
 	}
 	// "//latest/meta-data/iam/security-credentials/" and every other
@@ -198,6 +211,64 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r.URL.RawPath = ""
 	h.router.ServeHTTP(w, r)
+}
+
+// Paths of the credential fetch, as SDKs spell them.
+const (
+	tokenPath        = "/latest/api/token"
+	credentialsPath  = "/latest/meta-data/iam/security-credentials"
+	extendedPath     = "/latest/meta-data/iam/security-credentials-extended"
+	credentialsSlash = credentialsPath + "/"
+	extendedSlash    = extendedPath + "/"
+)
+
+// fast answers the requests of a credential fetch, spelled as SDKs spell
+// them, and reports whether it did. They are answered exactly as the
+// router answers them (the router keeps the same routes for every other
+// spelling), without its per-request cost: a routing context and a copy
+// of the request for each, on every SDK's hottest path.
+func (h *Handler) fast(w http.ResponseWriter, r *http.Request) bool {
+	p := r.URL.Path
+	switch r.Method {
+	case http.MethodPut:
+		if p != tokenPath {
+			return false
+		}
+		h.putToken(w, r)
+		return true
+	case http.MethodGet:
+	default:
+		return false
+	}
+	var extended bool
+	var rest string
+	switch {
+	case strings.HasPrefix(p, credentialsSlash):
+		rest = p[len(credentialsSlash):]
+	case strings.HasPrefix(p, extendedSlash):
+		rest, extended = p[len(extendedSlash):], true
+	case strings.HasPrefix(p, ContainerPathPrefix) && h.opts.Container != nil && h.opts.Container.Token != "":
+		profile := p[len(ContainerPathPrefix):]
+		if profile == "" || strings.IndexByte(profile, '/') >= 0 || !isClean(p) {
+			return false
+		}
+		h.containerCredentials(w, r, profile)
+		return true
+	default:
+		return false
+	}
+	if strings.IndexByte(rest, '/') >= 0 || (rest != "" && !isClean(p)) {
+		return false
+	}
+	if !h.tokenAllows(w, r) {
+		return true
+	}
+	if rest == "" {
+		h.roleList(w, r, extended)
+	} else {
+		h.credentials(w, r, rest, extended)
+	}
+	return true
 }
 
 // isClean reports whether p needs no cleaning: one leading slash, no
@@ -218,15 +289,31 @@ func (h *Handler) putToken(w http.ResponseWriter, r *http.Request) {
 		refuse(w, http.StatusForbidden)
 		return
 	}
-	ttl, ok := parseTTL(r.Header.Get(TokenTTLHeader))
+	sent := r.Header[TokenTTLHeader]
+	var ttl time.Duration
+	ok := len(sent) > 0
+	if ok {
+		ttl, ok = parseTTL(sent[0])
+	}
 	if !ok {
 		writeText(w, http.StatusBadRequest, "bad request: "+TokenTTLHeader+" must be a whole number of seconds from 1 to 21600")
 		return
 	}
-	token := h.tokens.issue(h.opts.Now().Add(ttl))
 	h.count.tokensIssued.Add(1)
-	w.Header().Set(TokenTTLHeader, strconv.Itoa(int(ttl/time.Second)))
-	writeText(w, http.StatusOK, token)
+	// The lifetime granted, as the client sent it when that is how it is
+	// written ("21600"): no copy.
+	if len(sent) == 1 && sent[0][0] != '+' && sent[0][0] != '0' {
+		w.Header()[TokenTTLHeader] = sent
+	} else {
+		w.Header()[TokenTTLHeader] = []string{strconv.Itoa(int(ttl / time.Second))}
+	}
+	// Written from pooled memory: net/http copies it into the
+	// connection's buffer at once.
+	s := h.tokens.scratch.Get().(*tokenScratch)
+	h.tokens.issueInto(s, h.opts.Now().Add(ttl))
+	writeHeader(w, http.StatusOK, textPlain)
+	_, _ = w.Write(s.encoded[:])
+	h.tokens.scratch.Put(s)
 }
 
 // parseTTL reads a token lifetime in whole seconds, 1 to MaxTokenTTL. The
@@ -244,31 +331,37 @@ func parseTTL(s string) (time.Duration, bool) {
 // none while IMDSv1 is allowed.
 func (h *Handler) requireToken(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		values, present := r.Header[TokenHeader]
-		switch {
-		case present && len(values) == 1 && h.tokens.valid(values[0], h.opts.Now()):
-			h.count.tokenRequests.Add(1)
-		case !present && h.opts.AllowIMDSv1:
-			h.count.v1Requests.Add(1)
-		default:
-			h.count.unauthorized.Add(1)
-			writeText(w, http.StatusUnauthorized, http.StatusText(http.StatusUnauthorized))
-			return
+		if h.tokenAllows(w, r) {
+			next.ServeHTTP(w, r)
 		}
-		next.ServeHTTP(w, r)
 	})
 }
 
-func (h *Handler) roleList(extended bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		id := h.src.Identity()
-		if id.RoleName == "" || (extended && id.AccountID == "") {
-			notFound(w, r)
-			return
-		}
-		// The bare name, no newline: botocore appends it to the next URL as is.
-		writeText(w, http.StatusOK, id.RoleName)
+// tokenAllows reports whether r carries a valid token, or none while
+// IMDSv1 is allowed; otherwise it answers 401.
+func (h *Handler) tokenAllows(w http.ResponseWriter, r *http.Request) bool {
+	values, present := r.Header[TokenHeader]
+	switch {
+	case present && len(values) == 1 && h.tokens.valid(values[0], h.opts.Now()):
+		h.count.tokenRequests.Add(1)
+	case !present && h.opts.AllowIMDSv1:
+		h.count.v1Requests.Add(1)
+	default:
+		h.count.unauthorized.Add(1)
+		writeText(w, http.StatusUnauthorized, http.StatusText(http.StatusUnauthorized))
+		return false
 	}
+	return true
+}
+
+func (h *Handler) roleList(w http.ResponseWriter, r *http.Request, extended bool) {
+	id := h.src.Identity()
+	if id.RoleName == "" || (extended && id.AccountID == "") {
+		notFound(w, r)
+		return
+	}
+	// The bare name, no newline: botocore appends it to the next URL as is.
+	writeText(w, http.StatusOK, id.RoleName)
 }
 
 // credentialDocument is the body of iam/security-credentials[-extended]/ROLE.
@@ -285,31 +378,29 @@ type credentialDocument struct {
 	AccountID       string `json:"AccountId,omitempty"`
 }
 
-func (h *Handler) credentials(extended bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		id := h.src.Identity()
-		if id.RoleName == "" || chi.URLParam(r, "role") != id.RoleName || (extended && id.AccountID == "") {
-			notFound(w, r)
-			return
-		}
-		creds, err := h.src.Credentials(r.Context())
-		if err != nil {
-			var unavailable *UnavailableError
-			if !errors.As(err, &unavailable) {
-				unavailable = &UnavailableError{Code: "InternalError", Message: err.Error()}
-			}
-			h.count.unavailable.Add(1)
-			body, _ := json.Marshal(credentialDocument{
-				Code:        unavailable.Code,
-				Message:     unavailable.Message,
-				LastUpdated: h.opts.Now().UTC().Format(timeLayout),
-			})
-			writeBody(w, unavailableStatus(r), textPlain, body)
-			return
-		}
-		h.count.credentialsServed.Add(1)
-		writeBody(w, http.StatusOK, textPlain, h.document(creds, extended, id.AccountID))
+func (h *Handler) credentials(w http.ResponseWriter, r *http.Request, role string, extended bool) {
+	id := h.src.Identity()
+	if id.RoleName == "" || role != id.RoleName || (extended && id.AccountID == "") {
+		notFound(w, r)
+		return
 	}
+	creds, err := h.src.Credentials(r.Context())
+	if err != nil {
+		var unavailable *UnavailableError
+		if !errors.As(err, &unavailable) {
+			unavailable = &UnavailableError{Code: "InternalError", Message: err.Error()}
+		}
+		h.count.unavailable.Add(1)
+		body, _ := json.Marshal(credentialDocument{
+			Code:        unavailable.Code,
+			Message:     unavailable.Message,
+			LastUpdated: h.opts.Now().UTC().Format(timeLayout),
+		})
+		writeBody(w, unavailableStatus(r), textPlain, body)
+		return
+	}
+	h.count.credentialsServed.Add(1)
+	writeBody(w, http.StatusOK, textPlain, h.document(creds, extended, id.AccountID))
 }
 
 // UnavailableStatus is the status of a credential document that reports an
@@ -417,7 +508,8 @@ func notFound(w http.ResponseWriter, _ *http.Request) {
 }
 
 func writeText(w http.ResponseWriter, status int, body string) {
-	writeBody(w, status, textPlain, []byte(body))
+	writeHeader(w, status, textPlain)
+	_, _ = io.WriteString(w, body)
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

@@ -8,7 +8,6 @@ import (
 	"encoding/binary"
 	"hash"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -31,21 +30,24 @@ const (
 
 var tokenEncoding = base64.RawURLEncoding
 
+// tokenEncodedLen is a token's length as clients see it.
+const tokenEncodedLen = (tokenRawLen*8 + 5) / 6
+
+// encodedToken holds a token as sent.
+type encodedToken [tokenEncodedLen]byte
+
 // tokenMinter issues and checks IMDSv2 session tokens.
 type tokenMinter struct {
 	key [32]byte
 	// macs holds keyed HMACs to reuse: checking a token is on every
-	// request's path, and a new HMAC costs several allocations.
+	// request's path, and a new HMAC costs several allocations. A check
+	// is one HMAC of 40 bytes and allocates nothing; a table of tokens
+	// already checked cost more than it saved (a new SDK client brings a
+	// new token, and storing it allocated).
 	macs sync.Pool
-	// checked remembers tokens already found valid, with their expiry:
-	// an SDK sends the same token with every request for its lifetime, and
-	// a lookup costs a fraction of an HMAC. Forged tokens never get in, and
-	// the table is emptied when it grows past checkedMax.
-	checked      sync.Map // token string -> expiry, Unix seconds (int64)
-	checkedCount atomic.Int64
+	// scratch holds *tokenScratch.
+	scratch sync.Pool
 }
-
-const checkedMax = 4096
 
 // TokenKeySize is the length of Options.TokenKey.
 const TokenKeySize = 32
@@ -60,55 +62,59 @@ func newTokenMinter(key []byte) *tokenMinter {
 		panic("imds: no randomness for the token key: " + err.Error())
 	}
 	m.macs.New = func() any { return hmac.New(sha256.New, m.key[:]) }
+	m.scratch.New = func() any { return new(tokenScratch) }
 	return m
+}
+
+// tokenScratch is the working memory of issuing or checking a token,
+// pooled: hashing through the hash.Hash interface would move it to the
+// heap on every request.
+type tokenScratch struct {
+	raw     [tokenRawLen]byte
+	mac     [tokenMACLen]byte
+	encoded encodedToken
 }
 
 // issue returns a token that is valid until expires.
 func (m *tokenMinter) issue(expires time.Time) string {
-	var raw [tokenRawLen]byte
-	binary.BigEndian.PutUint64(raw[:tokenExpiryLen], uint64(expires.Unix()))
-	if _, err := rand.Read(raw[tokenExpiryLen : tokenExpiryLen+tokenNonceLen]); err != nil {
+	s := m.scratch.Get().(*tokenScratch)
+	defer m.scratch.Put(s)
+	m.issueInto(s, expires)
+	return string(s.encoded[:])
+}
+
+// issueInto writes a token that is valid until expires into s.encoded.
+func (m *tokenMinter) issueInto(s *tokenScratch, expires time.Time) {
+	binary.BigEndian.PutUint64(s.raw[:tokenExpiryLen], uint64(expires.Unix()))
+	if _, err := rand.Read(s.raw[tokenExpiryLen : tokenExpiryLen+tokenNonceLen]); err != nil {
 		panic("imds: no randomness for a token: " + err.Error())
 	}
-	m.sign(raw[:tokenExpiryLen+tokenNonceLen], raw[tokenExpiryLen+tokenNonceLen:])
-	return tokenEncoding.EncodeToString(raw[:])
+	m.sign(s.raw[:tokenExpiryLen+tokenNonceLen], s.raw[tokenExpiryLen+tokenNonceLen:])
+	tokenEncoding.Encode(s.encoded[:], s.raw[:])
 }
 
 // valid reports whether token was issued by m and has not expired at now.
 func (m *tokenMinter) valid(token string, now time.Time) bool {
-	if expires, ok := m.checked.Load(token); ok {
-		return now.Unix() < expires.(int64)
-	}
 	expires, ok := m.verify(token)
-	if !ok {
-		return false
-	}
-	if m.checkedCount.Add(1) > checkedMax {
-		m.checked.Clear()
-		m.checkedCount.Store(0)
-	}
-	m.checked.Store(token, expires)
-	return now.Unix() < expires
+	return ok && now.Unix() < expires
 }
 
 // verify checks token's MAC and returns the expiry it carries.
 func (m *tokenMinter) verify(token string) (int64, bool) {
-	const encodedLen = (tokenRawLen*8 + 5) / 6
-	if len(token) != encodedLen {
+	if len(token) != tokenEncodedLen {
 		return 0, false
 	}
-	var encoded [encodedLen]byte
-	copy(encoded[:], token)
-	var raw [tokenRawLen]byte
-	if n, err := tokenEncoding.Decode(raw[:], encoded[:]); err != nil || n != tokenRawLen {
+	s := m.scratch.Get().(*tokenScratch)
+	defer m.scratch.Put(s)
+	copy(s.encoded[:], token)
+	if n, err := tokenEncoding.Decode(s.raw[:], s.encoded[:]); err != nil || n != tokenRawLen {
 		return 0, false
 	}
-	var want [tokenMACLen]byte
-	m.sign(raw[:tokenExpiryLen+tokenNonceLen], want[:])
-	if !hmac.Equal(want[:], raw[tokenExpiryLen+tokenNonceLen:]) {
+	m.sign(s.raw[:tokenExpiryLen+tokenNonceLen], s.mac[:])
+	if !hmac.Equal(s.mac[:], s.raw[tokenExpiryLen+tokenNonceLen:]) {
 		return 0, false
 	}
-	return int64(binary.BigEndian.Uint64(raw[:tokenExpiryLen])), true
+	return int64(binary.BigEndian.Uint64(s.raw[:tokenExpiryLen])), true
 }
 
 func (m *tokenMinter) sign(msg, out []byte) {

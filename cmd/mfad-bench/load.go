@@ -1,120 +1,290 @@
 package main
 
 import (
-	"context"
+	"bufio"
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
-	"net/http"
+	"net"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// loadResult is one load run against one server.
+// endpoint is one server under load and the sequence a client makes of it.
+type endpoint struct {
+	name string
+	addr string // host:port
+	pid  int    // the serving process, for its CPU time
+	// container, when set, is the container endpoint's path: a sequence is
+	// one GET with authorization, as an SDK makes it. Otherwise a sequence
+	// is IMDSv2's three requests.
+	container     string
+	authorization string
+}
+
+// loadResult is one timed run against one endpoint.
 type loadResult struct {
 	sequences int
 	elapsed   time.Duration
-	latencies []time.Duration // one per sequence, sorted
+	cpu       time.Duration // the server's CPU time (user + system) during the run
+	latencies []time.Duration
 	failures  int
+	firstErr  error
 }
 
 func (r loadResult) rate() float64 { return float64(r.sequences) / r.elapsed.Seconds() }
+
+// cpuPerSequence is the server's CPU time per sequence served.
+func (r loadResult) cpuPerSequence() time.Duration {
+	if r.sequences == 0 {
+		return 0
+	}
+	return r.cpu / time.Duration(r.sequences)
+}
 
 func (r loadResult) percentile(p float64) time.Duration {
 	if len(r.latencies) == 0 {
 		return 0
 	}
-	i := int(p * float64(len(r.latencies)-1))
-	return r.latencies[i]
+	return r.latencies[int(p*float64(len(r.latencies)-1))]
 }
 
-// runLoad performs total SDK-style sequences against base with concurrency
-// workers: PUT a token, GET the role list, GET the credentials. fresh puts
-// each sequence on a new TCP connection, as a new CLI process does;
-// otherwise each worker keeps one connection, as a long-running SDK does.
-func runLoad(base, role string, concurrency, total int, fresh bool) loadResult {
-	var next atomic.Int64
+// runLoad drives e with concurrency clients for d. fresh opens a new TCP
+// connection for each sequence, as a new CLI process does; otherwise each
+// client keeps its connection, as a long-running SDK does.
+//
+// The clients speak HTTP/1.1 over raw sockets with requests built once: a
+// load generator that costs little leaves the two shared cores to the
+// server, so differences between servers show rather than drown.
+func runLoad(e endpoint, concurrency int, d time.Duration, fresh bool) loadResult {
+	var stop atomic.Bool
 	var failures atomic.Int64
+	var firstErr error
+	var errOnce sync.Once
 	latencies := make([][]time.Duration, concurrency)
 	var wg sync.WaitGroup
+	cpu0 := cpuTime(e.pid)
 	start := time.Now()
 	for w := range concurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			transport := &http.Transport{MaxIdleConnsPerHost: 1}
-			client := &http.Client{Transport: transport, Timeout: 10 * time.Second}
-			for next.Add(1) <= int64(total) {
+			c := &client{e: e}
+			defer c.close()
+			for !stop.Load() {
 				t0 := time.Now()
-				if err := sequence(client, base, role); err != nil {
+				err := c.sequence()
+				if err != nil {
 					failures.Add(1)
+					errOnce.Do(func() { firstErr = err })
+					c.close()
+				} else {
+					latencies[w] = append(latencies[w], time.Since(t0))
 				}
-				latencies[w] = append(latencies[w], time.Since(t0))
 				if fresh {
-					transport.CloseIdleConnections()
+					c.close()
 				}
 			}
-			transport.CloseIdleConnections()
 		}()
 	}
+	time.Sleep(d)
+	stop.Store(true)
 	wg.Wait()
-	r := loadResult{sequences: total, elapsed: time.Since(start), failures: int(failures.Load())}
+	r := loadResult{elapsed: time.Since(start), cpu: cpuTime(e.pid) - cpu0, failures: int(failures.Load()), firstErr: firstErr}
 	for _, l := range latencies {
 		r.latencies = append(r.latencies, l...)
 	}
+	r.sequences = len(r.latencies)
 	slices.Sort(r.latencies)
 	return r
 }
 
-// sequence is what an SDK does to load credentials from IMDSv2.
-func sequence(client *http.Client, base, role string) error {
-	ctx := context.Background()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPut, base+"/latest/api/token", nil)
-	req.Header.Set("X-Aws-Ec2-Metadata-Token-Ttl-Seconds", "21600")
-	token, err := do(client, req)
+// client is one SDK-like client of an endpoint, on one connection at a time.
+type client struct {
+	e    endpoint
+	conn net.Conn
+	in   *bufio.Reader
+	out  []byte
+	body []byte
+	role []byte
+}
+
+func (c *client) close() {
+	if c.conn != nil {
+		c.conn.Close()
+		c.conn = nil
+	}
+}
+
+// connect opens a connection unless c has one.
+func (c *client) connect() error {
+	if c.conn != nil {
+		return nil
+	}
+	conn, err := net.Dial("tcp", c.e.addr)
 	if err != nil {
 		return err
 	}
-	for _, path := range []string{"/latest/meta-data/iam/security-credentials/", "/latest/meta-data/iam/security-credentials/" + role} {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
-		req.Header.Set("X-Aws-Ec2-Metadata-Token", token)
-		if _, err := do(client, req); err != nil {
-			return err
-		}
+	c.conn = conn
+	if c.in == nil {
+		c.in = bufio.NewReaderSize(conn, 4096)
+	} else {
+		c.in.Reset(conn)
 	}
 	return nil
 }
 
-func do(client *http.Client, req *http.Request) (string, error) {
-	resp, err := client.Do(req)
+// sequence fetches credentials once, as an SDK does.
+func (c *client) sequence() error {
+	if err := c.connect(); err != nil {
+		return err
+	}
+	if c.e.container != "" {
+		_, err := c.do("GET", c.e.container, "Authorization", c.e.authorization)
+		return err
+	}
+	status, err := c.do("PUT", "/latest/api/token", "X-aws-ec2-metadata-token-ttl-seconds", "21600")
+	if err != nil && status != 404 && status != 403 {
+		return err
+	}
+	// Without IMDSv2 (404 or 403 to the PUT), an SDK goes on without a
+	// token, as against aws-vault's server.
+	tokenHeader, token := "X-aws-ec2-metadata-token", string(c.body)
 	if err != nil {
-		return "", err
+		tokenHeader, token = "", ""
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", err
+	const list = "/latest/meta-data/iam/security-credentials/"
+	if _, err := c.do("GET", list, tokenHeader, token); err != nil {
+		return err
 	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("%s %s: %d", req.Method, req.URL.Path, resp.StatusCode)
+	role := c.body
+	if i := bytes.IndexByte(role, '\n'); i >= 0 {
+		role = role[:i]
 	}
-	return string(body), nil
+	c.role = append(append(c.role[:0], list...), role...)
+	_, err = c.do("GET", string(c.role), tokenHeader, token)
+	return err
 }
 
-// ceiling is the fastest server the same load can meet: plain net/http
-// answering the three requests with fixed bodies.
-func ceiling(credentialBody string) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("PUT /latest/api/token", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Aws-Ec2-Metadata-Token-Ttl-Seconds", r.Header.Get("X-Aws-Ec2-Metadata-Token-Ttl-Seconds"))
-		io.WriteString(w, "AQAEAKxfLX7KvDxDsT2YtLswCwI4Wkl4ldaf9TiErJs0OPzJRBaabvAQ==")
-	})
-	mux.HandleFunc("GET /latest/meta-data/iam/security-credentials/", func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "default")
-	})
-	mux.HandleFunc("GET /latest/meta-data/iam/security-credentials/default", func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, credentialBody)
-	})
-	return mux
+// do sends one request and reads its answer into c.body; an error for any
+// status but 200, with the status.
+func (c *client) do(method, path, header, value string) (int, error) {
+	b := c.out[:0]
+	b = append(b, method...)
+	b = append(b, ' ')
+	b = append(b, path...)
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, c.e.addr...)
+	b = append(b, "\r\nUser-Agent: mfad-bench\r\nAccept-Encoding: identity\r\n"...)
+	if method == "PUT" {
+		b = append(b, "Content-Length: 0\r\n"...)
+	}
+	if header != "" {
+		b = append(b, header...)
+		b = append(b, ": "...)
+		b = append(b, value...)
+		b = append(b, "\r\n"...)
+	}
+	b = append(b, "\r\n"...)
+	c.out = b
+	if c.conn == nil {
+		return 0, errors.New("the server closed the connection")
+	}
+	if _, err := c.conn.Write(b); err != nil {
+		return 0, err
+	}
+	status, err := c.readResponse()
+	if err != nil {
+		return status, err
+	}
+	if status != 200 {
+		return status, fmt.Errorf("%s %s: status %d: %.200s", method, path, status, c.body)
+	}
+	return status, nil
+}
+
+var errMalformed = errors.New("malformed response")
+
+// readResponse reads a status line, headers and a body of Content-Length
+// bytes or chunks.
+func (c *client) readResponse() (int, error) {
+	line, err := c.in.ReadSlice('\n')
+	if err != nil {
+		return 0, err
+	}
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) {
+		return 0, errMalformed
+	}
+	status, err := strconv.Atoi(string(line[9:12]))
+	if err != nil {
+		return 0, errMalformed
+	}
+	length, chunked, closing := -1, false, false
+	for {
+		line, err := c.in.ReadSlice('\n')
+		if err != nil {
+			return status, err
+		}
+		if len(line) <= 2 {
+			break
+		}
+		name, value, ok := bytes.Cut(bytes.TrimRight(line, "\r\n"), []byte(":"))
+		if !ok {
+			return status, errMalformed
+		}
+		value = bytes.TrimSpace(value)
+		switch {
+		case bytes.EqualFold(name, []byte("Content-Length")):
+			if length, err = strconv.Atoi(string(value)); err != nil {
+				return status, errMalformed
+			}
+		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
+			chunked = bytes.EqualFold(value, []byte("chunked"))
+		case bytes.EqualFold(name, []byte("Connection")):
+			closing = bytes.EqualFold(value, []byte("close"))
+		}
+	}
+	c.body = c.body[:0]
+	switch {
+	case chunked:
+		err = c.readChunks()
+	case length >= 0:
+		c.body = slices.Grow(c.body, length)[:length]
+		_, err = io.ReadFull(c.in, c.body)
+	default:
+		return status, errMalformed
+	}
+	if closing {
+		c.close()
+	}
+	return status, err
+}
+
+func (c *client) readChunks() error {
+	for {
+		line, err := c.in.ReadSlice('\n')
+		if err != nil {
+			return err
+		}
+		size, err := strconv.ParseInt(string(bytes.TrimRight(line, "\r\n")), 16, 32)
+		if err != nil {
+			return errMalformed
+		}
+		if size == 0 {
+			_, err := c.in.ReadSlice('\n') // the empty trailer
+			return err
+		}
+		n := len(c.body)
+		c.body = slices.Grow(c.body, int(size))[:n+int(size)]
+		if _, err := io.ReadFull(c.in, c.body[n:]); err != nil {
+			return err
+		}
+		if _, err := c.in.Discard(2); err != nil {
+			return err
+		}
+	}
 }

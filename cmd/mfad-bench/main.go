@@ -10,34 +10,30 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"log"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
 func main() {
-	sequences := flag.Int("sequences", 20000, "credential sequences per load run")
-	concurrency := flag.String("concurrency", "1,8,32,128", "concurrency levels, comma-separated")
-	runs := flag.Int("runs", 10, "runs of each timed command (start-up, status, unlock, AWS CLI)")
-	out := flag.String("out", "", "also write the report to this file")
-	mfad := flag.String("mfad", "", "the mfad binary (default: build ./cmd/mfad)")
-	ceilingBody := flag.String("serve-ceiling", "", "internal: serve the ceiling with this credential document")
-	flag.Parse()
-	if *ceilingBody != "" {
-		serveCeilingHere(*ceilingBody)
+	if len(os.Args) == 5 && os.Args[1] == peerFlag {
+		servePeer(os.Args[2], os.Args[3], os.Args[4])
 		return
 	}
+	duration := flag.Duration("duration", 2*time.Second, "how long each server runs under each load shape")
+	reps := flag.Int("reps", 7, "repetitions of each load shape")
+	concurrency := flag.String("concurrency", "1,8,32", "client counts, comma-separated")
+	runs := flag.Int("runs", 10, "runs of each timed command (start-up, status, unlock, AWS CLI)")
+	out := flag.String("out", "", "also write the report to this file")
+	mfad := flag.String("mfad", "", "the mfad binary (default: build ./cmd/mfad as a release)")
+	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("mfad-bench: ")
 
@@ -49,7 +45,7 @@ func main() {
 		}
 		levels = append(levels, n)
 	}
-	rep, err := measure(context.Background(), config{mfad: *mfad, sequences: *sequences, levels: levels, runs: *runs})
+	rep, err := measure(context.Background(), config{mfad: *mfad, duration: *duration, reps: *reps, levels: levels, runs: *runs})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -63,46 +59,11 @@ func main() {
 }
 
 type config struct {
-	mfad      string
-	sequences int
-	levels    []int
-	runs      int
-}
-
-// serveCeiling starts the ceiling server in a process of its own, as the
-// daemon is: serving from the load generator's own process would spare it
-// the cost of crossing processes and make the ratio unfair.
-func serveCeiling(body string) (string, func(), error) {
-	self, err := os.Executable()
-	if err != nil {
-		return "", nil, err
-	}
-	cmd := exec.Command(self, "-serve-ceiling", body) // main_test.go's TestMain knows this form too
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return "", nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return "", nil, err
-	}
-	addr, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		cmd.Process.Kill()
-		return "", nil, fmt.Errorf("ceiling server: %w", err)
-	}
-	return "http://" + strings.TrimSpace(addr), func() { cmd.Process.Kill(); cmd.Wait() }, nil
-}
-
-// serveCeilingHere is the ceiling server's process: it prints its address
-// and serves until killed.
-func serveCeilingHere(body string) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(ln.Addr().String())
-	srv := &http.Server{Handler: ceiling(body), ErrorLog: log.New(io.Discard, "", 0)}
-	log.Fatal(srv.Serve(ln))
+	mfad     string
+	duration time.Duration
+	reps     int
+	levels   []int
+	runs     int
 }
 
 func machine() string {
@@ -114,6 +75,6 @@ func median(ds []time.Duration) time.Duration {
 	if len(ds) == 0 {
 		return 0
 	}
-	sortDurations(ds)
+	slices.Sort(ds)
 	return ds[len(ds)/2]
 }

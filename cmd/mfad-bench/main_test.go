@@ -7,40 +7,61 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestMain(m *testing.M) {
-	// The ceiling server runs as a copy of this binary.
-	if len(os.Args) == 3 && os.Args[1] == "-serve-ceiling" {
-		serveCeilingHere(os.Args[2])
+	// The peer servers run as copies of this binary.
+	if len(os.Args) == 5 && os.Args[1] == peerFlag {
+		servePeer(os.Args[2], os.Args[3], os.Args[4])
 		return
 	}
 	os.Exit(m.Run())
 }
 
 // TestSmallRun runs the whole benchmark on a small scale: it must finish,
-// fail no sequence, and report every section and target.
+// fail no sequence against any server, and report every section and
+// target.
 func TestSmallRun(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "mfad")
 	build := exec.Command("go", "build", "-o", bin, "../mfad")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	rep, err := measure(context.Background(), config{mfad: bin, sequences: 200, levels: []int{1, 4}, runs: 2})
+	wd, _ := os.Getwd()
+	// The handler's benchmark runs from the repository's root.
+	if err := os.Chdir("../.."); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
+	rep, err := measure(context.Background(), config{mfad: bin, duration: 100 * time.Millisecond, reps: 2, levels: []int{1, 8}, runs: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.failures != 0 {
-		t.Fatalf("%d sequences failed", rep.failures)
+	if len(rep.failures) != 0 {
+		t.Fatalf("failed sequences:\n%s", strings.Join(rep.failures, "\n"))
 	}
 	text := rep.markdown()
-	for _, want := range []string{"fresh TCP connection", "kept-alive", "`mfad serve` exec to the IMDS port answering", "daemon RSS", "## Targets", "keep-alive, concurrency 4"} {
+	for _, want := range []string{
+		"IMDS, new connection per sequence, 1 clients", "IMDS, kept-alive connection, 8 clients", "container endpoint, kept-alive connection, 8 clients",
+		"throughput ≥ 1.0× ec2-metadata-mock", "throughput ≥ 1.0× aws-vault", "CPU per sequence ≤ 1.15× bare",
+		"`mfad serve` exec to the first credential document", "AWS_CA_BUNDLE", "idle private memory", "## Targets",
+	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("report lacks %q:\n%s", want, text)
 		}
 	}
-	if len(rep.fresh) != 2 || rep.fresh[1].mfad.sequences != 200 || len(rep.fresh[1].mfad.latencies) != 200 {
-		t.Errorf("fresh rows %+v", rep.fresh)
+	if rep.allocsErr != "" || rep.allocs == 0 {
+		t.Errorf("handler allocations: %v %s", rep.allocs, rep.allocsErr)
+	}
+	for _, r := range rep.rows {
+		for _, results := range r.reps {
+			for j, res := range results {
+				if res.sequences == 0 || res.cpu == 0 && res.sequences > 1000 {
+					t.Errorf("%s, %s: %d sequences, CPU %v", r.title(), r.servers[j], res.sequences, res.cpu)
+				}
+			}
+		}
 	}
 	if rep.cliSkipped != "" {
 		t.Errorf("client view skipped: %s", rep.cliSkipped)

@@ -3,13 +3,19 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
+	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,26 +25,40 @@ import (
 	"github.com/mfad/mfad/daemon/ststest"
 )
 
-// loadRow is one concurrency level's results.
-type loadRow struct {
-	concurrency   int
-	mfad, ceiling loadResult
+// row is one load shape, measured against every server in turn.
+type row struct {
+	container   bool
+	fresh       bool
+	concurrency int
+	servers     []string       // mfad first, then bare, then the peers
+	reps        [][]loadResult // reps[i][j]: repetition i, server j
 }
 
 type report struct {
-	machine       string
-	fresh, alive  []loadRow
-	startup       []time.Duration // exec to the IMDS port answering
-	status        []time.Duration // `mfad status` wall time
-	unlock        []time.Duration // `mfad unlock --code` wall time
-	idleRSS       int64           // kB, after unlock
-	idleAnon      int64           // kB, of which private (not the binary's shared pages)
-	peakRSS       int64           // kB, high-water mark after the load
-	cliMfad       []time.Duration // aws configure export-credentials through mfad
-	cliEnv        []time.Duration // the same with credentials in the environment
-	cliSkipped    string
-	failures      int
-	credentialDoc string
+	machine    string
+	build      string
+	duration   time.Duration
+	rows       []row
+	startup    []time.Duration // exec to the first credential document
+	startupCA  []time.Duration // the same with AWS_CA_BUNDLE set
+	status     []time.Duration // `mfad status` wall time
+	unlock     []time.Duration // `mfad unlock --code` wall time
+	idle       memory          // the daemon after unlock
+	peers      map[string]memory
+	peakRSS    int64 // kB, high-water mark after the load
+	allocs     float64
+	allocsErr  string
+	cliMfad    []time.Duration // aws configure export-credentials through mfad
+	cliEnv     []time.Duration // the same with credentials in the environment
+	cliSkipped string
+	failures   []string
+}
+
+// memory is a process's resident set and the private part of it, in kB.
+type memory struct{ rss, private int64 }
+
+func readMemory(pid int) memory {
+	return memory{rss: procStatus(pid, "VmRSS"), private: procStatus(pid, "RssAnon")}
 }
 
 // bench is a user's machine for the benchmark: a home, an AWS config, a
@@ -51,6 +71,9 @@ type bench struct {
 	user ststest.User
 	step time.Duration // the fake STS's clock offset, for fresh codes
 }
+
+// releaseFlags build mfad as packaging/build.sh does: the binary users run.
+var releaseFlags = []string{"-trimpath", "-ldflags=-s -w"}
 
 func newBench(bin string) (*bench, error) {
 	home, err := os.MkdirTemp("", "mfad-bench-")
@@ -76,7 +99,8 @@ func newBench(bin string) (*bench, error) {
 	}
 	if bin == "" {
 		b.bin = filepath.Join(home, "mfad")
-		build := exec.Command("go", "build", "-o", b.bin, "./cmd/mfad")
+		build := exec.Command("go", append(append([]string{"build"}, releaseFlags...), "-o", b.bin, "./cmd/mfad")...)
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
 		build.Stderr = os.Stderr
 		if err := build.Run(); err != nil {
 			return nil, fmt.Errorf("building mfad (run from the repository's root, or pass -mfad): %w", err)
@@ -90,16 +114,16 @@ func (b *bench) close() {
 	os.RemoveAll(b.home)
 }
 
-func (b *bench) mfad(args ...string) (time.Duration, error) {
+func (b *bench) mfad(args ...string) (string, time.Duration, error) {
 	cmd := exec.Command(b.bin, args...)
 	cmd.Env = b.env
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	took := time.Since(start)
 	if err != nil {
-		return took, fmt.Errorf("mfad %s: %v: %s", strings.Join(args, " "), err, out)
+		return "", took, fmt.Errorf("mfad %s: %v: %s", strings.Join(args, " "), err, out)
 	}
-	return took, nil
+	return string(out), took, nil
 }
 
 // freshCode moves the fake STS's clock one 30 s step on and returns the
@@ -113,39 +137,42 @@ func (b *bench) freshCode() string {
 
 type daemon struct {
 	cmd  *exec.Cmd
-	base string
+	addr string
 }
 
-// start runs `mfad serve` and returns once the IMDS port answers a token
-// request, with how long that took from exec.
-func (b *bench) start() (*daemon, time.Duration, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// start runs `mfad serve` with extra environment and returns once the IMDS
+// port serves a credential document (ready) or answers at all, with how
+// long that took from exec.
+func (b *bench) start(ready bool, extra ...string) (*daemon, time.Duration, error) {
+	port, err := freePort()
 	if err != nil {
 		return nil, 0, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := "127.0.0.1:" + port
 	cmd := exec.Command(b.bin, "serve", "--listen", addr, "--notify=false")
-	cmd.Env = b.env
+	cmd.Env = append(slices.Clone(b.env), extra...)
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, 0, err
 	}
-	d := &daemon{cmd: cmd, base: "http://" + addr}
-	client := &http.Client{Timeout: time.Second}
+	d := &daemon{cmd: cmd, addr: addr}
+	c := &client{e: endpoint{addr: addr}}
+	defer c.close()
 	for time.Since(start) < 10*time.Second {
-		req, _ := http.NewRequest(http.MethodPut, d.base+"/latest/api/token", nil)
-		req.Header.Set("X-Aws-Ec2-Metadata-Token-Ttl-Seconds", "60")
-		if resp, err := client.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return d, time.Since(start), nil
-			}
+		var err error
+		if ready {
+			err = c.sequence()
+		} else if err = c.connect(); err == nil {
+			_, err = c.do("PUT", "/latest/api/token", "X-aws-ec2-metadata-token-ttl-seconds", "60")
 		}
-		time.Sleep(200 * time.Microsecond)
+		if err == nil {
+			return d, time.Since(start), nil
+		}
+		c.close()
+		time.Sleep(100 * time.Microsecond)
 	}
 	d.stop()
-	return nil, 0, errors.New("mfad serve did not answer within 10s")
+	return nil, 0, errors.New("mfad serve did not serve credentials within 10s")
 }
 
 func (d *daemon) stop() {
@@ -153,8 +180,10 @@ func (d *daemon) stop() {
 	d.cmd.Wait()
 }
 
-// rss reads a process's resident set (VmRSS) or high-water mark (VmHWM), in kB.
-func rss(pid int, field string) int64 {
+func (d *daemon) pid() int { return d.cmd.Process.Pid }
+
+// procStatus reads a field in kB of /proc/PID/status.
+func procStatus(pid int, field string) int64 {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return -1
@@ -170,7 +199,23 @@ func rss(pid int, field string) int64 {
 	return -1
 }
 
-func sortDurations(ds []time.Duration) { slices.Sort(ds) }
+// cpuTime is a process's CPU time, user and system, all threads.
+func cpuTime(pid int) time.Duration {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command's name, which may hold spaces.
+	i := strings.LastIndexByte(string(stat), ')')
+	fields := strings.Fields(string(stat[i+1:]))
+	if len(fields) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(fields[11], 10, 64)
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	const ticksPerSecond = 100 // USER_HZ, what /proc reports in on Linux
+	return time.Duration(utime+stime) * time.Second / ticksPerSecond
+}
 
 func measure(ctx context.Context, c config) (*report, error) {
 	b, err := newBench(c.mfad)
@@ -178,88 +223,225 @@ func measure(ctx context.Context, c config) (*report, error) {
 		return nil, err
 	}
 	defer b.close()
-	rep := &report{machine: machine()}
-	keyEnv := append(b.env, "AWS_ACCESS_KEY_ID="+b.user.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+b.user.SecretAccessKey)
+	rep := &report{machine: machine(), duration: c.duration, peers: map[string]memory{}, build: "release (CGO_ENABLED=0 -trimpath -ldflags='-s -w')"}
+	if c.mfad != "" {
+		rep.build = c.mfad
+	}
+	keyEnv := append(slices.Clone(b.env), "AWS_ACCESS_KEY_ID="+b.user.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+b.user.SecretAccessKey)
 	add := exec.Command(b.bin, "add", "--env", "default")
 	add.Env = keyEnv
 	if out, err := add.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("mfad add: %v: %s", err, out)
 	}
 
-	for range c.runs {
-		d, took, err := b.start()
-		if err != nil {
-			return nil, err
-		}
-		rep.startup = append(rep.startup, took)
-		d.stop()
-	}
-
-	d, _, err := b.start()
+	d, _, err := b.start(false)
 	if err != nil {
 		return nil, err
 	}
-	defer d.stop()
 	for range min(c.runs, 5) {
-		took, err := b.mfad("unlock", "--code", b.freshCode())
+		_, took, err := b.mfad("unlock", "--renew", "--code", b.freshCode())
 		if err != nil {
+			d.stop()
 			return nil, err
 		}
 		rep.unlock = append(rep.unlock, took)
 	}
+	d.stop()
+
+	// The session is in the keyring now: each start restores it.
+	bundle, err := writeCABundle(b.home)
+	if err != nil {
+		return nil, err
+	}
 	for range c.runs {
-		took, err := b.mfad("status")
+		for _, extra := range [][]string{nil, {"AWS_CA_BUNDLE=" + bundle}} {
+			d, took, err := b.start(true, extra...)
+			if err != nil {
+				return nil, err
+			}
+			if extra == nil {
+				rep.startup = append(rep.startup, took)
+			} else {
+				rep.startupCA = append(rep.startupCA, took)
+			}
+			d.stop()
+		}
+	}
+
+	d, _, err = b.start(true)
+	if err != nil {
+		return nil, err
+	}
+	defer d.stop()
+	for range c.runs {
+		_, took, err := b.mfad("status")
 		if err != nil {
 			return nil, err
 		}
 		rep.status = append(rep.status, took)
 	}
-	rep.idleRSS = rss(d.cmd.Process.Pid, "VmRSS")
-	rep.idleAnon = rss(d.cmd.Process.Pid, "RssAnon")
+	env, _, err := b.mfad("env", "--container")
+	if err != nil {
+		return nil, err
+	}
+	m := regexp.MustCompile(`AWS_CONTAINER_AUTHORIZATION_TOKEN='?([^'\s;]+)`).FindStringSubmatch(env)
+	if m == nil {
+		return nil, fmt.Errorf("no container token in `mfad env --container`: %s", env)
+	}
+	mfadIMDS := endpoint{name: "mfad", addr: d.addr, pid: d.pid()}
+	mfadContainer := endpoint{name: "mfad", addr: d.addr, pid: d.pid(), container: "/profiles/default", authorization: m[1]}
 
-	client := &http.Client{Timeout: 5 * time.Second}
-	req, _ := http.NewRequest(http.MethodPut, d.base+"/latest/api/token", nil)
-	req.Header.Set("X-Aws-Ec2-Metadata-Token-Ttl-Seconds", "60")
-	token, err := do(client, req)
+	// The documents the peers serve: mfad's own.
+	docs := filepath.Join(b.home, "docs")
+	if err := os.Mkdir(docs, 0o700); err != nil {
+		return nil, err
+	}
+	dc := &client{e: mfadIMDS}
+	if err := dc.sequence(); err != nil {
+		return nil, err
+	}
+	imdsDoc := filepath.Join(docs, "imds.json")
+	os.WriteFile(imdsDoc, dc.body, 0o600)
+	dc.close()
+	dc = &client{e: mfadContainer}
+	if err := dc.sequence(); err != nil {
+		return nil, err
+	}
+	containerDoc := filepath.Join(docs, "container.json")
+	os.WriteFile(containerDoc, dc.body, 0o600)
+	dc.close()
+
+	bare, err := startPeer("bare", imdsDoc, containerDoc, 1)
 	if err != nil {
 		return nil, err
 	}
-	req, _ = http.NewRequest(http.MethodGet, d.base+"/latest/meta-data/iam/security-credentials/default", nil)
-	req.Header.Set("X-Aws-Ec2-Metadata-Token", token)
-	if rep.credentialDoc, err = do(client, req); err != nil {
-		return nil, err
-	}
-	ceilingBase, stopCeiling, err := serveCeiling(rep.credentialDoc)
+	defer bare.stop()
+	vault, err := startPeer("aws-vault", imdsDoc, containerDoc, 2)
 	if err != nil {
 		return nil, err
 	}
-	defer stopCeiling()
+	defer vault.stop()
+	mock, err := startMetadataMock(filepath.Join(b.home, "mock"))
+	if err != nil {
+		return nil, err
+	}
+	defer mock.stop()
+
+	imdsServers := []endpoint{mfadIMDS, {name: "bare", addr: bare.addrs[0], pid: bare.pid()}, {name: "aws-vault", addr: vault.addrs[0], pid: vault.pid()}}
+	containerServers := []endpoint{mfadContainer,
+		{name: "bare", addr: bare.addrs[0], pid: bare.pid(), container: "/profiles/default", authorization: benchContainerToken},
+		{name: "aws-vault", addr: vault.addrs[1], pid: vault.pid(), container: "/", authorization: benchContainerToken}}
+	mockServer := endpoint{name: "ec2-metadata-mock", addr: mock.addrs[0], pid: mock.pid()}
+
+	// Idle after unlock, and after a few credential fetches, for all.
+	for _, e := range append(slices.Clone(imdsServers), mockServer) {
+		c := &client{e: e}
+		for range 3 {
+			if err := c.sequence(); err != nil {
+				return nil, fmt.Errorf("%s: %w", e.name, err)
+			}
+		}
+		c.close()
+	}
+	rep.idle = readMemory(d.pid())
+	for _, p := range []*process{bare, vault, mock} {
+		rep.peers[p.name] = readMemory(p.pid())
+	}
 
 	for _, fresh := range []bool{true, false} {
 		for _, n := range c.levels {
-			row := loadRow{concurrency: n}
-			// Warm both, then measure each in turn.
-			runLoad(d.base, "default", n, min(c.sequences, 500), fresh)
-			runLoad(ceilingBase, "default", n, min(c.sequences, 500), fresh)
-			row.mfad = runLoad(d.base, "default", n, c.sequences, fresh)
-			row.ceiling = runLoad(ceilingBase, "default", n, c.sequences, fresh)
-			rep.failures += row.mfad.failures + row.ceiling.failures
-			if fresh {
-				rep.fresh = append(rep.fresh, row)
-			} else {
-				rep.alive = append(rep.alive, row)
+			servers := imdsServers
+			if n == 1 {
+				servers = append(slices.Clone(servers), mockServer)
+			}
+			rep.rows = append(rep.rows, loadRows(c, false, fresh, n, servers))
+		}
+	}
+	for _, fresh := range []bool{true, false} {
+		for _, n := range c.levels {
+			if n > 1 {
+				rep.rows = append(rep.rows, loadRows(c, true, fresh, n, containerServers))
 			}
 		}
 	}
-	rep.peakRSS = rss(d.cmd.Process.Pid, "VmHWM")
+	for _, r := range rep.rows {
+		for _, results := range r.reps {
+			for j, res := range results {
+				if res.failures > 0 {
+					rep.failures = append(rep.failures, fmt.Sprintf("%s, %s: %d sequences failed, first: %v", r.title(), r.servers[j], res.failures, res.firstErr))
+				}
+			}
+		}
+	}
+	rep.peakRSS = procStatus(d.pid(), "VmHWM")
+	rep.allocs, rep.allocsErr = handlerAllocs()
 	rep.cliMfad, rep.cliEnv, rep.cliSkipped = clientView(b, d, c.runs)
 	return rep, nil
+}
+
+// loadRows runs one load shape against servers, c.reps times, rotating
+// which server goes first so that none always meets a warmer or cooler
+// machine.
+func loadRows(c config, container, fresh bool, concurrency int, servers []endpoint) row {
+	r := row{container: container, fresh: fresh, concurrency: concurrency}
+	for _, s := range servers {
+		r.servers = append(r.servers, s.name)
+		runLoad(s, concurrency, c.duration/10, fresh) // warm up
+	}
+	for i := range c.reps {
+		results := make([]loadResult, len(servers))
+		for k := range servers {
+			j := (i + k) % len(servers)
+			results[j] = runLoad(servers[j], concurrency, c.duration, fresh)
+		}
+		r.reps = append(r.reps, results)
+	}
+	return r
+}
+
+// handlerAllocs runs the handler's sequence benchmark and returns its
+// allocations per sequence.
+func handlerAllocs() (float64, string) {
+	out, err := exec.Command("go", "test", "-run", "^$", "-bench", "^BenchmarkHandlerSequence$", "-benchmem", "-count", "1", "./imds").CombinedOutput()
+	if err != nil {
+		return 0, fmt.Sprintf("go test -bench HandlerSequence ./imds: %v: %s", err, out)
+	}
+	m := regexp.MustCompile(`(\d+) allocs/op`).FindSubmatch(out)
+	if m == nil {
+		return 0, "no allocs/op in: " + string(out)
+	}
+	n, _ := strconv.ParseFloat(string(m[1]), 64)
+	return n, ""
+}
+
+// writeCABundle writes a bundle of as many certificates as a system's
+// (about 150), for start-up with AWS_CA_BUNDLE set.
+func writeCABundle(dir string) (string, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	var pemData []byte
+	for i := range 150 {
+		tmpl := &x509.Certificate{
+			SerialNumber: big.NewInt(int64(i + 1)), Subject: pkix.Name{CommonName: fmt.Sprintf("mfad-bench CA %d", i)},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+			IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		if err != nil {
+			return "", err
+		}
+		pemData = append(pemData, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
+	}
+	path := filepath.Join(dir, "ca-bundle.pem")
+	return path, os.WriteFile(path, pemData, 0o600)
 }
 
 // clientView times the AWS CLI's `configure export-credentials` getting
 // the session through mfad, and with the same credentials in variables.
 func clientView(b *bench, d *daemon, runs int) (viaMfad, viaEnv []time.Duration, skipped string) {
-	aws, err := exec.LookPath("/usr/bin/aws")
+	aws, err := exec.LookPath("/usr/bin/aws") // Debian's AWS CLI v2: v1 cannot export credentials
 	if err != nil {
 		return nil, nil, "AWS CLI v2 (/usr/bin/aws) is not installed"
 	}
@@ -268,7 +450,7 @@ func clientView(b *bench, d *daemon, runs int) (viaMfad, viaEnv []time.Duration,
 	base := []string{"HOME=" + b.home, "PATH=" + os.Getenv("PATH"), "AWS_CONFIG_FILE=" + filepath.Join(b.home, "config"),
 		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(b.home, "none")}
 	envs := [][]string{
-		append(slices.Clone(base), "AWS_EC2_METADATA_SERVICE_ENDPOINT="+d.base+"/"),
+		append(slices.Clone(base), "AWS_EC2_METADATA_SERVICE_ENDPOINT=http://"+d.addr+"/"),
 		append(slices.Clone(base), "AWS_ACCESS_KEY_ID="+last.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+last.SecretAccessKey, "AWS_SESSION_TOKEN="+last.SessionToken),
 	}
 	var times [2][]time.Duration

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -120,6 +119,12 @@ func (d *diagSocket) query(req inetDiagReqV2) (uint32, error) {
 		if err != nil {
 			return 0, fmt.Errorf("netlink socket: %w", err)
 		}
+		// Connected to the kernel, the socket takes plain writes and
+		// reads: no address to build or decode on each lookup.
+		if err := unix.Connect(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+			unix.Close(fd)
+			return 0, fmt.Errorf("netlink connect: %w", err)
+		}
 		d.fd = fd
 	}
 	uid, err := d.exchange(req)
@@ -142,26 +147,29 @@ func (d *diagSocket) exchange(req inetDiagReqV2) (uint32, error) {
 	hdr.Flags = unix.NLM_F_REQUEST
 	hdr.Seq = d.seq
 	*(*inetDiagReqV2)(unsafe.Pointer(&msg[hdrLen])) = req
-	if err := unix.Sendto(d.fd, msg[:], 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+	if _, err := unix.Write(d.fd, msg[:]); err != nil {
 		return 0, fmt.Errorf("netlink send: %w", err)
 	}
 	for {
-		n, _, err := unix.Recvfrom(d.fd, d.buf[:], 0)
+		n, err := unix.Read(d.fd, d.buf[:])
 		if err != nil {
 			return 0, fmt.Errorf("netlink receive: %w", err)
 		}
-		msgs, err := syscall.ParseNetlinkMessage(d.buf[:n])
-		if err != nil {
-			return 0, fmt.Errorf("netlink parse: %w", err)
-		}
-		for _, m := range msgs {
-			if m.Header.Seq != d.seq {
+		// The messages in the datagram, read in place.
+		for b := d.buf[:n]; len(b) >= hdrLen; {
+			m := (*unix.NlMsghdr)(unsafe.Pointer(&b[0]))
+			if m.Len < hdrLen || int(m.Len) > len(b) {
+				return 0, errors.New("netlink: malformed answer")
+			}
+			data := b[hdrLen:m.Len]
+			b = b[min(len(b), nlmAlign(int(m.Len))):]
+			if m.Seq != d.seq {
 				continue // the answer to a lookup that gave up
 			}
-			switch m.Header.Type {
+			switch m.Type {
 			case unix.NLMSG_ERROR:
-				if len(m.Data) >= 4 {
-					errno := -int32(binary.NativeEndian.Uint32(m.Data[:4]))
+				if len(data) >= 4 {
+					errno := -int32(binary.NativeEndian.Uint32(data[:4]))
 					if unix.Errno(errno) == unix.ENOENT {
 						return 0, ErrNotFound
 					}
@@ -169,8 +177,8 @@ func (d *diagSocket) exchange(req inetDiagReqV2) (uint32, error) {
 				}
 				return 0, errors.New("netlink: short error message")
 			case unix.SOCK_DIAG_BY_FAMILY:
-				if len(m.Data) >= int(unsafe.Sizeof(inetDiagMsg{})) {
-					reply := (*inetDiagMsg)(unsafe.Pointer(&m.Data[0]))
+				if len(data) >= int(unsafe.Sizeof(inetDiagMsg{})) {
+					reply := (*inetDiagMsg)(unsafe.Pointer(&data[0]))
 					return reply.UID, nil
 				}
 			}
@@ -178,6 +186,9 @@ func (d *diagSocket) exchange(req inetDiagReqV2) (uint32, error) {
 		}
 	}
 }
+
+// nlmAlign rounds a netlink message's length up to where the next begins.
+func nlmAlign(n int) int { return (n + unix.NLMSG_ALIGNTO - 1) &^ (unix.NLMSG_ALIGNTO - 1) }
 
 // listenerOwner finds the listening socket a connection to addr reaches.
 func listenerOwner(addr netip.AddrPort) (uint32, error) {
