@@ -33,6 +33,7 @@ func main() {
 	runs := flag.Int("runs", 10, "runs of each timed command (start-up, status, unlock, AWS CLI)")
 	out := flag.String("out", "", "also write the report to this file")
 	mfad := flag.String("mfad", "", "the mfad binary (default: build ./cmd/mfad as a release)")
+	cpuProfile := flag.String("cpuprofile", "", "have the daemon that serves the load write a CPU profile to `file`")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("mfad-bench: ")
@@ -45,7 +46,7 @@ func main() {
 		}
 		levels = append(levels, n)
 	}
-	rep, err := measure(context.Background(), config{mfad: *mfad, duration: *duration, reps: *reps, levels: levels, runs: *runs})
+	rep, err := measure(context.Background(), config{mfad: *mfad, cpuProfile: *cpuProfile, duration: *duration, reps: *reps, levels: levels, runs: *runs})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -59,11 +60,12 @@ func main() {
 }
 
 type config struct {
-	mfad     string
-	duration time.Duration
-	reps     int
-	levels   []int
-	runs     int
+	mfad       string
+	cpuProfile string
+	duration   time.Duration
+	reps       int
+	levels     []int
+	runs       int
 }
 
 func machine() string {

@@ -143,13 +143,13 @@ type daemon struct {
 // start runs `mfad serve` with extra environment and returns once the IMDS
 // port serves a credential document (ready) or answers at all, with how
 // long that took from exec.
-func (b *bench) start(ready bool, extra ...string) (*daemon, time.Duration, error) {
+func (b *bench) start(ready bool, args []string, extra ...string) (*daemon, time.Duration, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, 0, err
 	}
 	addr := "127.0.0.1:" + port
-	cmd := exec.Command(b.bin, "serve", "--listen", addr, "--notify=false")
+	cmd := exec.Command(b.bin, append([]string{"serve", "--listen", addr, "--notify=false"}, args...)...)
 	cmd.Env = append(slices.Clone(b.env), extra...)
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -234,7 +234,7 @@ func measure(ctx context.Context, c config) (*report, error) {
 		return nil, fmt.Errorf("mfad add: %v: %s", err, out)
 	}
 
-	d, _, err := b.start(false)
+	d, _, err := b.start(false, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -255,7 +255,7 @@ func measure(ctx context.Context, c config) (*report, error) {
 	}
 	for range c.runs {
 		for _, extra := range [][]string{nil, {"AWS_CA_BUNDLE=" + bundle}} {
-			d, took, err := b.start(true, extra...)
+			d, took, err := b.start(true, nil, extra...)
 			if err != nil {
 				return nil, err
 			}
@@ -268,7 +268,11 @@ func measure(ctx context.Context, c config) (*report, error) {
 		}
 	}
 
-	d, _, err = b.start(true)
+	var serveArgs []string
+	if c.cpuProfile != "" {
+		serveArgs = []string{"--cpuprofile", c.cpuProfile}
+	}
+	d, _, err = b.start(true, serveArgs)
 	if err != nil {
 		return nil, err
 	}

@@ -171,7 +171,10 @@ func callerThroughMFA(ctx context.Context, st *ipc.Status, profile string) (stri
 		return "", err
 	}
 	provider := ec2rolecreds.New(func(o *ec2rolecreds.Options) { o.Client = imds.New(imds.Options{Endpoint: st.IMDSEndpoint}) })
-	cfg := p.SDKConfig(aws.NewCredentialsCache(provider))
+	cfg, err := p.SDKConfig(ctx, aws.NewCredentialsCache(provider))
+	if err != nil {
+		return "", err
+	}
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
 	}

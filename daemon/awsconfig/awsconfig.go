@@ -49,10 +49,9 @@ type Profile struct {
 	// Role is set for a profile that assumes a role.
 	Role *Role
 
-	// sdk is the SDK configuration for the profile: region, and endpoints
-	// from AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL or the config file.
-	// Its credentials are deliberately none: mfad supplies keys itself.
-	sdk aws.Config
+	// root is the IAM user's profile at the root of the chain: the SDK
+	// settings (endpoints, CA bundle…) of a call to AWS are its own.
+	root string
 }
 
 // MetadataCredentialSource is the credential_source with which a role
@@ -91,12 +90,24 @@ type Role struct {
 }
 
 // SDKConfig returns the SDK configuration for calling AWS as this profile,
-// with the given credentials. It never falls back to the SDK's default
-// credential chain, which could find mfad itself through IMDS.
-func (p *Profile) SDKConfig(creds aws.CredentialsProvider) aws.Config {
-	cfg := p.sdk.Copy()
+// with the given credentials: the region, and the endpoints
+// (AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL, the config file), CA
+// bundle and every other setting the SDK's own loader reads for the IAM
+// user's profile. It never falls back to the SDK's default credential
+// chain, which could find mfad itself through IMDS.
+//
+// It is loaded here, when AWS is about to be called, not with the profile:
+// the loader reads several files (and parses a whole CA bundle when one is
+// set), while the daemon reads profiles at start and whenever the config
+// file changes, and calls AWS only to unlock or to assume a role.
+func (p *Profile) SDKConfig(ctx context.Context, creds aws.CredentialsProvider) (aws.Config, error) {
+	cfg, err := loadSDKConfig(ctx, p.root)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	cfg.Region = p.Region
 	cfg.Credentials = creds
-	return cfg
+	return cfg, nil
 }
 
 // ConfigFile returns the path of the shared config file in use.
@@ -237,18 +248,27 @@ func Chain(ctx context.Context, name string) ([]*Profile, error) {
 		current = p.Role.Source
 	}
 	root := chain[0]
-	cfg, err := loadSDKConfig(ctx, root.Name)
-	if err != nil {
-		return nil, err
+	// The region of a profile that sets none: the one the SDK's loader
+	// gives the IAM user's profile (the environment's, else its own).
+	region := envRegion()
+	if region == "" {
+		region = root.Region
 	}
 	for _, p := range chain {
-		p.sdk = cfg.Copy()
+		p.root = root.Name
 		if p.Region == "" {
-			p.Region = cfg.Region
+			p.Region = region
 		}
-		p.sdk.Region = p.Region
 	}
 	return chain, nil
+}
+
+// envRegion is the region the environment sets, as the SDK reads it.
+func envRegion() string {
+	if r := os.Getenv("AWS_REGION"); r != "" {
+		return r
+	}
+	return os.Getenv("AWS_DEFAULT_REGION")
 }
 
 // MFASerial is the MFA device of a chain: the IAM user's mfa_serial, else

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
 	"github.com/mfad/mfad/ipc"
 )
 
@@ -263,6 +265,62 @@ sso_region = us-east-1
 	for _, kept := range []string{"[profile prod]\nrole_arn = arn:aws:iam::2:role/admin", "[sso-session corp]\nsso_region = us-east-1"} {
 		if !strings.Contains(text, kept) {
 			t.Errorf("%q lost:\n%s", kept, text)
+		}
+	}
+}
+
+// TestRegionAsTheSDKReadsIt: the region of a profile that sets none is
+// found without the SDK's loader (which reads several files and a CA
+// bundle, and now runs only before a call to AWS), and must be the one
+// the loader gives the IAM user's profile; SDKConfig, which does run the
+// loader, must agree and carry the endpoint the environment sets.
+func TestRegionAsTheSDKReadsIt(t *testing.T) {
+	const cfg = `[default]
+mfa_serial = arn:aws:iam::123456789012:mfa/alice
+[profile user]
+region = eu-north-1
+mfa_serial = arn:aws:iam::123456789012:mfa/alice
+[profile role]
+role_arn = arn:aws:iam::123456789012:role/r
+source_profile = user
+[profile regional-role]
+role_arn = arn:aws:iam::123456789012:role/r
+source_profile = user
+region = sa-east-1
+`
+	for _, env := range []map[string]string{
+		{}, {"AWS_REGION": "ap-south-1"}, {"AWS_DEFAULT_REGION": "ca-central-1"},
+		{"AWS_REGION": "ap-south-1", "AWS_DEFAULT_REGION": "ca-central-1"},
+	} {
+		withConfig(t, cfg)
+		t.Setenv("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:1/sts")
+		for k, v := range env {
+			t.Setenv(k, v)
+		}
+		for _, name := range []string{"default", "user", "role", "regional-role"} {
+			chain, err := Chain(context.Background(), name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := chain[len(chain)-1]
+			sdk, err := loadSDKConfig(context.Background(), chain[0].Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := sdk.Region
+			if own := Setting(name, "region"); own != "" {
+				want = own
+			}
+			if p.Region != want {
+				t.Errorf("%v, %s: region %q, the SDK's loader gives %q", env, name, p.Region, want)
+			}
+			got, err := p.SDKConfig(context.Background(), nil)
+			if err != nil || got.Region != want {
+				t.Fatalf("%v, %s: SDKConfig %q, %v", env, name, got.Region, err)
+			}
+			if ep := sts.NewFromConfig(got).Options().BaseEndpoint; ep == nil || *ep != "http://127.0.0.1:1/sts" {
+				t.Errorf("%v, %s: STS endpoint %v", env, name, ep)
+			}
 		}
 	}
 }

@@ -56,7 +56,10 @@ type Client struct {
 func (c *Client) GetSessionToken(ctx context.Context, req SessionTokenRequest) (Credentials, error) {
 	ctx, cancel, timeout := c.bound(ctx)
 	defer cancel()
-	client := stsClient(req.Profile, req.Keys.AccessKeyID, req.Keys.SecretAccessKey, secret.Value{}, aws.NopRetryer{})
+	client, err := stsClient(ctx, req.Profile, req.Keys.AccessKeyID, req.Keys.SecretAccessKey, secret.Value{}, aws.NopRetryer{})
+	if err != nil {
+		return Credentials{}, err
+	}
 	out, err := client.GetSessionToken(ctx, &sts.GetSessionTokenInput{
 		SerialNumber:    aws.String(req.Profile.MFASerial),
 		TokenCode:       aws.String(req.Code.Reveal()),
@@ -93,8 +96,11 @@ func (c *Client) bound(ctx context.Context) (context.Context, context.CancelFunc
 
 // stsClient is an STS client for profile that signs with the given
 // credentials only; a nil retryer keeps the SDK's.
-func stsClient(p *awsconfig.Profile, keyID string, secretKey, token secret.Value, retryer aws.Retryer) *sts.Client {
-	cfg := p.SDKConfig(credentials.NewStaticCredentialsProvider(keyID, secretKey.Reveal(), token.Reveal()))
+func stsClient(ctx context.Context, p *awsconfig.Profile, keyID string, secretKey, token secret.Value, retryer aws.Retryer) (*sts.Client, error) {
+	cfg, err := p.SDKConfig(ctx, credentials.NewStaticCredentialsProvider(keyID, secretKey.Reveal(), token.Reveal()))
+	if err != nil {
+		return nil, err
+	}
 	if retryer != nil {
 		cfg.Retryer = func() aws.Retryer { return retryer }
 	}
@@ -102,7 +108,7 @@ func stsClient(p *awsconfig.Profile, keyID string, secretKey, token secret.Value
 		// STS's global endpoint lives in us-east-1.
 		cfg.Region = "us-east-1"
 	}
-	return sts.NewFromConfig(cfg)
+	return sts.NewFromConfig(cfg), nil
 }
 
 var serverTime = regexp.MustCompile(`\((\d{8}T\d{6}Z) [-+] 15 min\.\)`)
@@ -226,7 +232,10 @@ func (c *Client) AssumeRole(ctx context.Context, req AssumeRoleRequest) (Credent
 	defer cancel()
 	role := req.Profile.Role
 	// AssumeRole may be retried: it carries no one-time code.
-	client := stsClient(req.Profile, req.Caller.AccessKeyID, req.Caller.SecretAccessKey, req.Caller.SessionToken, nil)
+	client, err := stsClient(ctx, req.Profile, req.Caller.AccessKeyID, req.Caller.SecretAccessKey, req.Caller.SessionToken, nil)
+	if err != nil {
+		return Credentials{}, err
+	}
 	in := &sts.AssumeRoleInput{RoleArn: aws.String(role.ARN), RoleSessionName: aws.String(req.SessionName)}
 	if role.ExternalID != "" {
 		in.ExternalId = aws.String(role.ExternalID)

@@ -71,7 +71,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	creds := credentials.NewStaticCredentialsProvider(keys.AccessKeyID, keys.SecretAccessKey.Reveal(), "")
-	cfg := profile.SDKConfig(creds)
+	cfg, err := profile.SDKConfig(ctx, creds)
+	if err != nil {
+		return nil, err
+	}
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
 	}
