@@ -73,6 +73,11 @@ type Config struct {
 	// (keystore.Lazy): the daemon serves at once, and `mfad unlock` sends
 	// the passphrase. Keys and Cache are then the same keyring.
 	Keyring LockedKeyring
+	// OpenKeyring, if set, opens Keyring with a passphrase the daemon was
+	// given (MFAD_FILE_PASSPHRASE): once serving, not before, as the key
+	// derivation takes a tenth of a second while the sessions a restart
+	// needs are in the kernel's keyring.
+	OpenKeyring func() error
 	// STS obtains sessions; nil means the real STS.
 	STS session.Issuer
 	// Logger receives the daemon's log; nil discards it.
@@ -135,16 +140,19 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	sessions := session.New(session.Options{Keys: cfg.Keys, STS: cfg.STS, Cache: cfg.Cache, Logger: cfg.Logger})
-	if restored, err := sessions.Restore(); err != nil {
-		cfg.Logger.Warn("could not restore kept sessions", "error", err.Error())
+	// The kernel's copy of the sessions belongs to this login's daemon:
+	// the one whose control socket is in that directory.
+	sessions := session.New(session.Options{Keys: cfg.Keys, STS: cfg.STS, Cache: cfg.Cache, Logger: cfg.Logger,
+		Kernel: keystore.NewKernelSessions(filepath.Dir(cfg.Socket))})
+	if restored, err := sessions.RestoreKernel(); err != nil {
+		cfg.Logger.Warn("could not restore sessions from the kernel's keyring", "error", err.Error())
 	} else if len(restored) > 0 {
-		cfg.Logger.Info("restored sessions from the keyring", "profiles", restored)
+		cfg.Logger.Info("restored sessions from the kernel's keyring", "profiles", restored)
 	}
 	sessions.Refresh(ctx)
 	notes := newNotices(cfg.Notifier, cfg.Logger, cfg.WarnBefore)
 	source := &credentialSource{sessions: sessions, served: cfg.Profile, notices: notes,
-		auto: newAutoUnlock(sessions, notes, cfg.Logger)}
+		auto: newAutoUnlock(sessions, notes, cfg.Logger), restoring: make(chan struct{})}
 	served := &servedProfile{creds: source, name: cfg.Profile}
 	served.setProfile(profile)
 	tcp := cfg.Listener
@@ -226,6 +234,10 @@ func Run(ctx context.Context, cfg Config) error {
 	failed := make(chan error, 2)
 	go func() { failed <- imdsServer.Serve(guarded) }()
 	go func() { failed <- ipcServer.Serve(sock) }()
+	go func() {
+		defer close(source.restoring)
+		ctl.restoreFromKeyring(ctx)
+	}()
 	// Start-up garbage (config parsing, keyring, TLS tables) is not needed
 	// again: hand it back, so an idle daemon stays small.
 	debug.FreeOSMemory()
@@ -342,7 +354,18 @@ type credentialSource struct {
 	served   string // the profile `mfad unlock` unlocks without --profile
 	notices  *notices
 	auto     *autoUnlock
+	// restoring is closed once the sessions kept in the keyring are back
+	// (or cannot be had): until then a locked profile may be one the
+	// keyring holds.
+	restoring chan struct{}
 }
+
+// restoreWait bounds how long a request for a locked profile waits for
+// the keyring's sessions at start: about a key derivation, well within
+// the SDKs' timeouts. A client that connected before the daemon was up
+// (socket activation) would otherwise be told "locked" for a session it
+// is about to have.
+const restoreWait = 2 * time.Second
 
 func (c *credentialSource) credentials(ctx context.Context, profile string) (imds.Credentials, error) {
 	if !c.sessions.Known(profile) {
@@ -354,12 +377,24 @@ func (c *credentialSource) credentials(ctx context.Context, profile string) (imd
 		}
 	}
 	s, err := c.sessions.Credentials(profile)
+	var locked *session.LockedError
+	if errors.As(err, &locked) {
+		select {
+		case <-c.restoring:
+		default:
+			select {
+			case <-c.restoring:
+				s, err = c.sessions.Credentials(profile)
+			case <-time.After(restoreWait):
+			case <-ctx.Done():
+			}
+		}
+	}
 	if err != nil {
 		var pending *session.PendingError
 		if errors.As(err, &pending) {
 			return imds.Credentials{}, &imds.UnavailableError{Code: "RoleCredentialsPending", Message: "mfad: " + err.Error()}
 		}
-		var locked *session.LockedError
 		if !errors.As(err, &locked) {
 			return imds.Credentials{}, err
 		}
@@ -566,15 +601,36 @@ func (c *controller) OpenKeyring(ctx context.Context, req ipc.KeyringRequest) (i
 		return ipc.KeyringResponse{}, err
 	}
 	c.cfg.Logger.Info("keyring opened with the passphrase from mfad unlock")
-	// The sessions kept for a restart can be read now.
+	return ipc.KeyringResponse{Restored: c.restore(ctx)}, nil
+}
+
+// restoreFromKeyring opens the keyring with the passphrase the daemon was
+// given, if any, then takes back the sessions kept there: what the
+// kernel's keyring did not hold (after a reboot).
+func (c *controller) restoreFromKeyring(ctx context.Context) {
+	if c.cfg.OpenKeyring != nil {
+		if err := c.cfg.OpenKeyring(); err != nil {
+			c.cfg.Logger.Error("the passphrase in the environment does not open the keyring; `mfad unlock` asks for it", "error", err.Error())
+			return
+		}
+		c.cfg.Logger.Debug("keyring opened with the passphrase from the environment")
+	}
+	c.restore(ctx)
+}
+
+// restore takes back the sessions kept in the keyring (the keyring just
+// opened) and returns the profiles restored.
+func (c *controller) restore(ctx context.Context) []string {
 	restored, err := c.sessions.Restore()
 	if err != nil {
 		c.cfg.Logger.Warn("could not restore kept sessions", "error", err.Error())
+	} else if len(restored) > 0 {
+		c.cfg.Logger.Info("restored sessions from the keyring", "profiles", restored)
 	}
 	c.refresh(ctx)
 	c.prompt.update(c.sessions, time.Now())
 	c.sessions.Poke()
-	return ipc.KeyringResponse{Restored: restored}, nil
+	return restored
 }
 
 func (c *controller) Unlock(ctx context.Context, req ipc.UnlockRequest) (ipc.UnlockResponse, error) {

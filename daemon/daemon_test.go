@@ -65,6 +65,9 @@ func startUnlocked(t *testing.T) *running {
 		if err := <-done; err != nil {
 			t.Errorf("daemon: %v", err)
 		}
+		// Not left in the user's kernel keyring, whose quota the user's
+		// own mfad shares.
+		keystore.NewKernelSessions(filepath.Dir(r.socket)).Forget()
 	})
 	select {
 	case <-ready:

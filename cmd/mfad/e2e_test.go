@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 
+	"github.com/mfad/mfad/daemon/keystore"
 	"github.com/mfad/mfad/daemon/ststest"
 )
 
@@ -85,6 +86,9 @@ func newWorld(t *testing.T) *world {
 		"[profile nokeys]\nregion = eu-west-1\nmfa_serial = "+user.MFASerial+"\n\n"+
 		"[profile nomfa]\nregion = eu-west-1\n")
 	w := &world{t: t, home: home, sts: sts, user: user}
+	// Its daemons' sessions are not left in the user's kernel keyring,
+	// whose quota the user's own mfad shares.
+	t.Cleanup(func() { keystore.NewKernelSessions(filepath.Join(runtime, "mfad")).Forget() })
 	w.env = []string{
 		"HOME=" + home,
 		"PATH=" + os.Getenv("PATH"),

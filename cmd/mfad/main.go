@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/mfad/mfad/daemon/harden"
+	"github.com/mfad/mfad/daemon/keystore"
 )
 
 func main() {
@@ -17,6 +18,14 @@ func main() {
 	// holds a long-term key too.
 	if err := harden.Process(); err != nil {
 		fmt.Fprintf(os.Stderr, "mfad: warning: could not disable core dumps: %v\n", err)
+	}
+	if len(os.Args) == 2 && os.Args[1] == keystore.DeriveCommand {
+		// A daemon's key derivation (keystore.DeriveInChild).
+		if err := keystore.ServeDerivation(os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintf(os.Stderr, "mfad: %v\n", err)
+			os.Exit(1)
+		}
+		return
 	}
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

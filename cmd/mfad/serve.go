@@ -5,10 +5,12 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"syscall"
 	"time"
 
+	"github.com/99designs/keyring"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -79,6 +81,9 @@ restarts, and no other user can take it in between.`,
 				}
 			}
 			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), opts))
+			// The file keyring's key is derived in a child process:
+			// scrypt's 32 MiB would stay the daemon's high-water mark.
+			keystore.DeriveInChild(selfExecutable())
 			in := newInput(cmd)
 			var keys interface {
 				session.KeySource
@@ -113,7 +118,15 @@ restarts, and no other user can take it in between.`,
 			// Without a terminal or the passphrase in the environment
 			// (a login service), serve locked and wait for `mfad unlock`
 			// to send the passphrase.
-			if store != nil {
+			var openKeyring func() error
+			if passphrase := os.Getenv(keystore.PassphraseEnv); store != nil && store.Backend() == string(keyring.FileBackend) && passphrase != "" {
+				// Given in the environment: opened once serving (the key
+				// derivation takes a tenth of a second, and a restart
+				// finds its sessions in the kernel's keyring).
+				lazy := lazyKeyring()
+				keys, waiting = lazy, lazy
+				openKeyring = func() error { return lazy.Open(passphrase) }
+			} else if store != nil {
 				if err := store.Unlock(); isKind(err, ipc.KindKeyringLocked) {
 					lazy := lazyKeyring()
 					keys, waiting = lazy, lazy
@@ -160,6 +173,7 @@ restarts, and no other user can take it in between.`,
 				Cache:       keys,
 				Admin:       keys,
 				Keyring:     waiting,
+				OpenKeyring: openKeyring,
 				Logger:      logger,
 				Version:     mfadVersion(),
 				Notifier:    notifier,
@@ -199,4 +213,16 @@ func lazyKeyring() *keystore.Lazy {
 		}
 		return s, s.Unlock()
 	})
+}
+
+// selfExecutable is this binary, to run a child of: on Linux the kernel's
+// own link, which keeps working when an upgrade replaces the file.
+func selfExecutable() string {
+	if runtime.GOOS == "linux" {
+		return "/proc/self/exe"
+	}
+	if exe, err := os.Executable(); err == nil {
+		return exe
+	}
+	return os.Args[0]
 }

@@ -10,7 +10,6 @@ import (
 	"os"
 
 	"github.com/99designs/keyring"
-	"golang.org/x/crypto/scrypt"
 
 	"github.com/mfad/mfad/daemon/privatefile"
 	"github.com/mfad/mfad/ipc"
@@ -65,14 +64,27 @@ func newKDFParams() kdfParams {
 
 // stretch derives the file backend's password from the passphrase.
 func (p kdfParams) stretch(passphrase string) (string, error) {
-	if p.KDF != "scrypt" || p.N < 2 || p.R < 1 || p.P < 1 || len(p.Salt) < saltLen {
-		return "", fmt.Errorf("unknown key derivation %q", p.KDF)
+	if err := p.check(); err != nil {
+		return "", err
 	}
-	key, err := scrypt.Key([]byte(passphrase), p.Salt, p.N, p.R, p.P, scryptKeyLen)
+	key, err := scryptKey([]byte(passphrase), p)
 	if err != nil {
 		return "", err
 	}
 	return base64.RawStdEncoding.EncodeToString(key), nil
+}
+
+// check refuses parameters mfad did not write: an unknown function, or
+// costs that a tampered file could set to nothing or to more memory than
+// the machine has.
+func (p kdfParams) check() error {
+	if p.KDF != "scrypt" || p.N < 2 || p.R < 1 || p.P < 1 || len(p.Salt) < saltLen {
+		return fmt.Errorf("unknown key derivation %q", p.KDF)
+	}
+	if p.N > 1<<20 || p.R > 32 || p.P > 16 {
+		return fmt.Errorf("key derivation costs out of range (n=%d, r=%d, p=%d)", p.N, p.R, p.P)
+	}
+	return nil
 }
 
 func readKDFParams(path string) (kdfParams, error) {

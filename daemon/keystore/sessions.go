@@ -37,15 +37,26 @@ type storedSession struct {
 	MFASerial       string    `json:"mfa_serial,omitempty"`
 }
 
+func stored(c CachedSession) storedSession {
+	return storedSession{
+		AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey.Reveal(), SessionToken: c.SessionToken.Reveal(),
+		Expiration: c.Expiration, ObtainedAt: c.ObtainedAt, AccountID: c.AccountID, MFASerial: c.MFASerial,
+	}
+}
+
+func (st storedSession) cached() CachedSession {
+	return CachedSession{
+		AccessKeyID: st.AccessKeyID, SecretAccessKey: secret.New(st.SecretAccessKey), SessionToken: secret.New(st.SessionToken),
+		Expiration: st.Expiration, ObtainedAt: st.ObtainedAt, AccountID: st.AccountID, MFASerial: st.MFASerial,
+	}
+}
+
 // PutSession keeps profile's session, replacing the one kept before.
 func (s *Store) PutSession(profile string, c CachedSession) error {
 	if err := s.Unlock(); err != nil {
 		return err
 	}
-	data, err := json.Marshal(storedSession{
-		AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey.Reveal(), SessionToken: c.SessionToken.Reveal(),
-		Expiration: c.Expiration, ObtainedAt: c.ObtainedAt, AccountID: c.AccountID, MFASerial: c.MFASerial,
-	})
+	data, err := json.Marshal(stored(c))
 	if err != nil {
 		return err
 	}
@@ -74,10 +85,7 @@ func (s *Store) Sessions() (map[string]CachedSession, error) {
 		if json.Unmarshal(item.Data, &st) != nil || st.AccessKeyID == "" {
 			continue
 		}
-		out[profile] = CachedSession{
-			AccessKeyID: st.AccessKeyID, SecretAccessKey: secret.New(st.SecretAccessKey), SessionToken: secret.New(st.SessionToken),
-			Expiration: st.Expiration, ObtainedAt: st.ObtainedAt, AccountID: st.AccountID, MFASerial: st.MFASerial,
-		}
+		out[profile] = st.cached()
 	}
 	return out, nil
 }

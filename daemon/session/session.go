@@ -5,6 +5,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -66,8 +67,12 @@ type Options struct {
 	STS      Issuer
 	Now      func() time.Time // nil means time.Now
 	Duration time.Duration    // zero means DefaultDuration
-	// Cache, if set, keeps sessions across restarts.
+	// Cache, if set, keeps sessions across restarts (the keyring).
 	Cache Cache
+	// Kernel, if set, keeps them too, where a restart reads them at once
+	// (keystore.KernelSessions): the keyring may take a key derivation or
+	// a passphrase to read. A system without it says ErrUnsupported.
+	Kernel Cache
 	// Logger receives what goes wrong with the cache; nil discards it.
 	Logger *slog.Logger
 }
@@ -104,6 +109,7 @@ type entry struct {
 	session   Session
 	unlocked  bool
 	lastError string
+	lockedAt  time.Time // when `mfad lock` last locked it
 }
 
 // Session is a live MFA session.
@@ -246,46 +252,87 @@ func (m *Manager) unlock(ctx context.Context, chain []*awsconfig.Profile, code s
 	m.mu.Lock()
 	m.sessions[profile] = &entry{serial: p.MFASerial, unlocked: true, session: sess}
 	m.mu.Unlock()
-	if m.opts.Cache != nil {
-		err := m.opts.Cache.PutSession(profile, keystore.CachedSession{
-			AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken,
-			Expiration: creds.Expiration, ObtainedAt: sess.ObtainedAt, AccountID: sess.AccountID, MFASerial: p.MFASerial,
-		})
-		if err != nil {
+	m.keep(profile, keystore.CachedSession{
+		AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken,
+		Expiration: creds.Expiration, ObtainedAt: sess.ObtainedAt, AccountID: sess.AccountID, MFASerial: p.MFASerial,
+	}, true)
+	return creds, nil
+}
+
+// keep keeps a session for a restart, in the kernel's keyring and, with
+// inKeyring, in the keyring. Neither is needed for the session to work:
+// failures are logged.
+func (m *Manager) keep(profile string, c keystore.CachedSession, inKeyring bool) {
+	if m.opts.Kernel != nil {
+		if err := m.opts.Kernel.PutSession(profile, c); err != nil && !errors.Is(err, keystore.ErrUnsupported) {
+			m.opts.Logger.Warn("could not keep the session in the kernel's keyring", "profile", profile, "error", err.Error())
+		}
+	}
+	if inKeyring && m.opts.Cache != nil {
+		if err := m.opts.Cache.PutSession(profile, c); err != nil {
 			// The session works; only a restart will need a new code.
 			m.opts.Logger.Warn("could not keep the session in the keyring", "profile", profile, "error", err.Error())
 		}
 	}
-	return creds, nil
 }
 
-// Restore takes back the sessions kept in the cache that have not expired,
-// and purges those that have. It returns the profiles restored.
+// RestoreKernel takes back the sessions kept in the kernel's keyring: at
+// start, before serving, at the cost of a system call.
+func (m *Manager) RestoreKernel() ([]string, error) {
+	if m.opts.Kernel == nil {
+		return nil, nil
+	}
+	restored, err := m.restoreFrom(m.opts.Kernel, false)
+	if errors.Is(err, keystore.ErrUnsupported) {
+		return nil, nil
+	}
+	return restored, err
+}
+
+// Restore takes back the sessions kept in the keyring that have not
+// expired, and purges those that have. A session kept replaces none in
+// memory, or an older one, and never one locked since Restore began (it
+// may run while the daemon serves). Sessions restored from the keyring are
+// kept in the kernel's too, for the next restart. It returns the profiles
+// restored.
 func (m *Manager) Restore() ([]string, error) {
 	if m.opts.Cache == nil {
 		return nil, nil
 	}
-	kept, err := m.opts.Cache.Sessions()
+	return m.restoreFrom(m.opts.Cache, true)
+}
+
+func (m *Manager) restoreFrom(c Cache, fromKeyring bool) ([]string, error) {
+	began := m.opts.Now()
+	kept, err := c.Sessions()
 	if err != nil {
 		return nil, err
 	}
 	now := m.opts.Now()
 	var restored []string
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	for profile, c := range kept {
-		if !now.Before(c.Expiration) {
-			if err := m.opts.Cache.RemoveSession(profile); err != nil {
+	for profile, k := range kept {
+		if !now.Before(k.Expiration) {
+			if err := c.RemoveSession(profile); err != nil {
 				m.opts.Logger.Warn("could not purge an expired session", "profile", profile, "error", err.Error())
 			}
 			continue
 		}
-		m.sessions[profile] = &entry{serial: c.MFASerial, unlocked: true, session: Session{
-			Credentials: awssts.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken, Expiration: c.Expiration},
-			ObtainedAt:  c.ObtainedAt,
-			AccountID:   c.AccountID,
+		if e := m.sessions[profile]; e != nil && (e.lockedAt.After(began) || e.unlocked && !k.ObtainedAt.After(e.session.ObtainedAt)) {
+			continue
+		}
+		m.sessions[profile] = &entry{serial: k.MFASerial, unlocked: true, session: Session{
+			Credentials: awssts.Credentials{AccessKeyID: k.AccessKeyID, SecretAccessKey: k.SecretAccessKey, SessionToken: k.SessionToken, Expiration: k.Expiration},
+			ObtainedAt:  k.ObtainedAt,
+			AccountID:   k.AccountID,
 		}}
 		restored = append(restored, profile)
+	}
+	m.mu.Unlock()
+	if fromKeyring {
+		for _, profile := range restored {
+			m.keep(profile, kept[profile], false)
+		}
 	}
 	slices.Sort(restored)
 	return restored, nil
@@ -348,11 +395,21 @@ func (m *Manager) Lock(profile string) (bool, error) {
 	m.mu.Lock()
 	m.dropRolesOf(profile)
 	was := false
-	if e := m.sessions[profile]; e != nil && e.unlocked {
-		was = m.opts.Now().Before(e.session.Expiration)
-		*e = entry{serial: e.serial}
+	if e := m.sessions[profile]; e != nil {
+		if e.unlocked {
+			was = m.opts.Now().Before(e.session.Expiration)
+		}
+		*e = entry{serial: e.serial, lockedAt: m.opts.Now()}
+	} else {
+		m.sessions[profile] = &entry{lockedAt: m.opts.Now()}
 	}
 	m.mu.Unlock()
+	// The kernel's copy first: a restart must not find what was locked.
+	if m.opts.Kernel != nil {
+		if err := m.opts.Kernel.RemoveSession(profile); err != nil && !errors.Is(err, keystore.ErrUnsupported) {
+			return was, err
+		}
+	}
 	if m.opts.Cache != nil {
 		if err := m.opts.Cache.RemoveSession(profile); err != nil {
 			return was, err
