@@ -86,6 +86,10 @@ type Manager struct {
 	unlocking sync.Mutex
 
 	mu        sync.RWMutex
+	// kept serializes Restore with Lock: a session Restore reads from a
+	// cache must not come back after Lock took it out of memory and was
+	// about to take it out of the caches.
+	kept sync.Mutex
 	sessions  map[string]*entry
 	usedCodes map[string]time.Time // serial + "/" + code -> when it was sent
 	inflight  map[string]*flight   // by profile
@@ -109,7 +113,6 @@ type entry struct {
 	session   Session
 	unlocked  bool
 	lastError string
-	lockedAt  time.Time // when `mfad lock` last locked it
 }
 
 // Session is a live MFA session.
@@ -291,8 +294,8 @@ func (m *Manager) RestoreKernel() ([]string, error) {
 
 // Restore takes back the sessions kept in the keyring that have not
 // expired, and purges those that have. A session kept replaces none in
-// memory, or an older one, and never one locked since Restore began (it
-// may run while the daemon serves). Sessions restored from the keyring are
+// memory, or an older one; it runs while the daemon serves, in turn with
+// Lock. Sessions restored from the keyring are
 // kept in the kernel's too, for the next restart. It returns the profiles
 // restored.
 func (m *Manager) Restore() ([]string, error) {
@@ -303,7 +306,8 @@ func (m *Manager) Restore() ([]string, error) {
 }
 
 func (m *Manager) restoreFrom(c Cache, fromKeyring bool) ([]string, error) {
-	began := m.opts.Now()
+	m.kept.Lock()
+	defer m.kept.Unlock()
 	kept, err := c.Sessions()
 	if err != nil {
 		return nil, err
@@ -318,7 +322,7 @@ func (m *Manager) restoreFrom(c Cache, fromKeyring bool) ([]string, error) {
 			}
 			continue
 		}
-		if e := m.sessions[profile]; e != nil && (e.lockedAt.After(began) || e.unlocked && !k.ObtainedAt.After(e.session.ObtainedAt)) {
+		if e := m.sessions[profile]; e != nil && e.unlocked && !k.ObtainedAt.After(e.session.ObtainedAt) {
 			continue
 		}
 		m.sessions[profile] = &entry{serial: k.MFASerial, unlocked: true, session: Session{
@@ -392,6 +396,8 @@ func (m *Manager) failed(profile string, err error) error {
 // memory and in the cache, and reports whether it was live.
 func (m *Manager) Lock(profile string) (bool, error) {
 	profile = m.RootOf(profile)
+	m.kept.Lock()
+	defer m.kept.Unlock()
 	m.mu.Lock()
 	m.dropRolesOf(profile)
 	was := false
@@ -399,9 +405,7 @@ func (m *Manager) Lock(profile string) (bool, error) {
 		if e.unlocked {
 			was = m.opts.Now().Before(e.session.Expiration)
 		}
-		*e = entry{serial: e.serial, lockedAt: m.opts.Now()}
-	} else {
-		m.sessions[profile] = &entry{lockedAt: m.opts.Now()}
+		*e = entry{serial: e.serial}
 	}
 	m.mu.Unlock()
 	// The kernel's copy first: a restart must not find what was locked.

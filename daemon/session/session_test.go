@@ -268,3 +268,80 @@ func TestLastMinuteNotServed(t *testing.T) {
 		t.Fatalf("59 s before the end: %v", err)
 	}
 }
+
+// slowCache is a session cache whose Sessions waits to be let go.
+type slowCache struct {
+	mu       sync.Mutex
+	kept     map[string]keystore.CachedSession
+	reading  chan struct{} // closed when Sessions has read
+	letGo    chan struct{}
+	readOnce sync.Once
+}
+
+func (c *slowCache) PutSession(p string, s keystore.CachedSession) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.kept[p] = s
+	return nil
+}
+
+func (c *slowCache) Sessions() (map[string]keystore.CachedSession, error) {
+	c.mu.Lock()
+	out := map[string]keystore.CachedSession{}
+	for p, s := range c.kept {
+		out[p] = s
+	}
+	c.mu.Unlock()
+	c.readOnce.Do(func() { close(c.reading) })
+	<-c.letGo
+	return out, nil
+}
+
+func (c *slowCache) RemoveSession(p string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.kept, p)
+	return nil
+}
+
+// TestLockDuringRestore: the keyring's sessions are restored while the
+// daemon serves; a lock that comes while Restore has read a session and
+// not yet merged it must win: the session stays locked, in memory and in
+// the cache.
+func TestLockDuringRestore(t *testing.T) {
+	f := setup(t)
+	cache := &slowCache{kept: map[string]keystore.CachedSession{"default": {
+		AccessKeyID: "ASIAKEPT", SecretAccessKey: secret.New("s"), SessionToken: secret.New("t"),
+		Expiration: f.clock.now().Add(time.Hour), ObtainedAt: f.clock.now().Add(-time.Minute),
+	}}, reading: make(chan struct{}), letGo: make(chan struct{})}
+	f.m.opts.Cache = cache
+	restored := make(chan []string)
+	go func() {
+		r, _ := f.m.Restore()
+		restored <- r
+	}()
+	<-cache.reading
+	locked := make(chan error, 1)
+	go func() {
+		_, err := f.m.Lock("default")
+		locked <- err
+	}()
+	// Give the lock every chance to finish first: it must wait instead.
+	var lockErr error
+	select {
+	case lockErr = <-locked:
+		locked <- lockErr
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(cache.letGo)
+	<-restored
+	if err := <-locked; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.m.Credentials("default"); err == nil {
+		t.Fatal("a session restored during the lock is served")
+	}
+	if len(cache.kept) != 0 {
+		t.Fatalf("the cache still keeps %v", cache.kept)
+	}
+}
