@@ -85,11 +85,11 @@ type Manager struct {
 	// unlocking serialises calls to STS: one GetSessionToken at a time.
 	unlocking sync.Mutex
 
-	mu        sync.RWMutex
+	mu sync.RWMutex
 	// kept serializes Restore with Lock: a session Restore reads from a
 	// cache must not come back after Lock took it out of memory and was
 	// about to take it out of the caches.
-	kept sync.Mutex
+	kept      sync.Mutex
 	sessions  map[string]*entry
 	usedCodes map[string]time.Time // serial + "/" + code -> when it was sent
 	inflight  map[string]*flight   // by profile
