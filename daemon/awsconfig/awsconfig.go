@@ -11,7 +11,6 @@ package awsconfig
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,7 +22,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"gopkg.in/ini.v1"
 
 	"github.com/mfad/mfad/ipc"
@@ -338,41 +336,6 @@ func fromSection(name string, sec *ini.Section) (*Profile, error) {
 		}
 	}
 	return p, nil
-}
-
-// loadSDKConfig loads an IAM user's profile with the SDK's loader, for the
-// region and the endpoints. A missing "default" falls back to the
-// environment alone.
-func loadSDKConfig(ctx context.Context, name string) (aws.Config, error) {
-	opts := []func(*config.LoadOptions) error{
-		config.WithSharedConfigProfile(name),
-		config.WithCredentialsProvider(aws.AnonymousCredentials{}),
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
-	var missing config.SharedConfigProfileNotExistError
-	if errors.As(err, &missing) && name == "default" {
-		// The SDK insists on a profile it was asked for by name. Asked
-		// for none, and given no files, it reads the environment alone
-		// (and still insists if AWS_PROFILE names one: then the error
-		// below stands).
-		envOnly := []func(*config.LoadOptions) error{
-			config.WithCredentialsProvider(aws.AnonymousCredentials{}),
-			config.WithSharedConfigFiles([]string{}),
-			config.WithSharedCredentialsFiles([]string{}),
-		}
-		if cfg, err2 := config.LoadDefaultConfig(ctx, envOnly...); err2 == nil {
-			return cfg, nil
-		}
-	}
-	switch {
-	case errors.As(err, &missing):
-		return aws.Config{}, NotFoundError(name)
-	case err != nil:
-		return aws.Config{}, ipc.NewError(ipc.KindProfileNotFound,
-			"failed to read profile "+name+" from "+ConfigFile()+": "+err.Error(),
-			"fix the AWS config file; `aws configure list --profile "+name+"` shows how the AWS CLI reads it")
-	}
-	return cfg, nil
 }
 
 // NotFoundError reports a profile that the config file does not define,
