@@ -145,7 +145,6 @@ func roots(cfg aws.Config) *x509.CertPool {
 	return tr.TLSClientConfig.RootCAs
 }
 
-
 // writeTestCA writes a PEM bundle of two CA certificates.
 func writeTestCA(t *testing.T) string {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
