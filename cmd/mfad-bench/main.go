@@ -33,7 +33,7 @@ func main() {
 	runs := flag.Int("runs", 10, "runs of each timed command (start-up, status, unlock, AWS CLI)")
 	out := flag.String("out", "", "also write the report to this file")
 	mfad := flag.String("mfad", "", "the mfad binary (default: build ./cmd/mfad as a release)")
-	cpuProfile := flag.String("cpuprofile", "", "have the daemon that serves the load write a CPU profile to `file`")
+	cpuProfile := flag.String("cpuprofile", "", "write CPU profiles of the servers under load: the daemon's to `file`, the peers' to file.bare and file.aws-vault")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("mfad-bench: ")

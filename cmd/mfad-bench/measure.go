@@ -41,6 +41,7 @@ type report struct {
 	rows       []row
 	startup    []time.Duration // exec to the first credential document
 	startupCA  []time.Duration // the same with AWS_CA_BUNDLE set
+	bareStart  []time.Duration // the bare server, exec to its first answer
 	status     []time.Duration // `mfad status` wall time
 	unlock     []time.Duration // `mfad unlock --code` wall time
 	idle       memory          // the daemon after unlock
@@ -315,12 +316,27 @@ func measure(ctx context.Context, c config) (*report, error) {
 	os.WriteFile(containerDoc, dc.body, 0o600)
 	dc.close()
 
-	bare, err := startPeer("bare", imdsDoc, containerDoc, 1)
+	// For scale: how long the plainest Go server takes to answer here.
+	for range c.runs {
+		start := time.Now()
+		p, err := startPeer("bare", imdsDoc, containerDoc, "", 1)
+		if err != nil {
+			return nil, err
+		}
+		probe := &client{e: endpoint{addr: p.addrs[0]}}
+		if err := probe.sequence(); err != nil {
+			return nil, fmt.Errorf("bare server: %w", err)
+		}
+		rep.bareStart = append(rep.bareStart, time.Since(start))
+		probe.close()
+		p.stop()
+	}
+	bare, err := startPeer("bare", imdsDoc, containerDoc, c.cpuProfile, 1)
 	if err != nil {
 		return nil, err
 	}
 	defer bare.stop()
-	vault, err := startPeer("aws-vault", imdsDoc, containerDoc, 2)
+	vault, err := startPeer("aws-vault", imdsDoc, containerDoc, c.cpuProfile, 2)
 	if err != nil {
 		return nil, err
 	}

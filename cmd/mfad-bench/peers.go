@@ -11,9 +11,12 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -41,20 +44,36 @@ type process struct {
 
 func (p *process) pid() int { return p.cmd.Process.Pid }
 
+// stop ends the server: SIGTERM first, so that a peer writing a profile
+// (peerProfileEnv) finishes it.
 func (p *process) stop() {
-	p.cmd.Process.Kill()
-	p.cmd.Wait()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		p.cmd.Process.Kill()
+		<-done
+	}
 }
+
+// peerProfileEnv, set for a peer server, names the file it writes a CPU
+// profile to (mfad-bench -cpuprofile FILE: FILE.bare, FILE.aws-vault).
+const peerProfileEnv = "MFAD_BENCH_PEER_PROFILE"
 
 // startPeer runs this binary as the peer server kind, serving the
 // credential documents in the files, and returns once it listens.
-func startPeer(kind, imdsDoc, containerDoc string, listeners int) (*process, error) {
+func startPeer(kind, imdsDoc, containerDoc, profile string, listeners int) (*process, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(self, peerFlag, kind, imdsDoc, containerDoc) // main_test.go's TestMain knows this form too
 	cmd.Stderr = os.Stderr
+	if profile != "" {
+		cmd.Env = append(os.Environ(), peerProfileEnv+"="+profile+"."+kind)
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -102,6 +121,23 @@ func servePeer(kind, imdsDoc, containerDoc string) {
 			func(string) http.Handler { return awsVaultECS(benchContainerToken, cache) })
 	default:
 		log.Fatalf("unknown peer %q", kind)
+	}
+	if path := os.Getenv(peerProfileEnv); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		stop := make(chan os.Signal, 1)
+		signal.Notify(stop, syscall.SIGTERM)
+		go func() {
+			<-stop
+			pprof.StopCPUProfile()
+			f.Close()
+			os.Exit(0)
+		}()
 	}
 	failed := make(chan error)
 	for _, handler := range handlers {

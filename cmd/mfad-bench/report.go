@@ -135,6 +135,7 @@ func (r *report) markdown() string {
 		ds   []time.Duration
 	}{{"`mfad serve` exec to the first credential document (session restored from the file keyring)", r.startup},
 		{"the same with AWS_CA_BUNDLE set (150 certificates)", r.startupCA},
+		{"for scale: the bare net/http server, exec to its first credential document", r.bareStart},
 		{"`mfad status`", r.status}, {"`mfad unlock --code` (local fake STS)", r.unlock},
 		{"`aws configure export-credentials` through mfad", r.cliMfad}, {"`aws configure export-credentials` with credentials in the environment", r.cliEnv}} {
 		if len(m.ds) == 0 {

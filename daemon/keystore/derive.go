@@ -38,6 +38,7 @@ func DeriveInChild(exe string) {
 		}
 		cmd := exec.Command(exe, DeriveCommand)
 		cmd.Env = []string{}
+		dieWithParent(cmd)
 		cmd.Stdin = bytes.NewReader(in)
 		var out, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &stderr
