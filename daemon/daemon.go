@@ -616,6 +616,9 @@ func (c *controller) restoreFromKeyring(ctx context.Context) {
 		c.cfg.Logger.Debug("keyring opened with the passphrase from the environment")
 	}
 	c.restore(ctx)
+	// The end of start-up: the keyring's files, their decryption and the
+	// config file's parse are garbage now.
+	debug.FreeOSMemory()
 }
 
 // restore takes back the sessions kept in the keyring (the keyring just
