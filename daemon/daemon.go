@@ -367,6 +367,26 @@ type credentialSource struct {
 // is about to have.
 const restoreWait = 2 * time.Second
 
+// waitForRestore waits, while the keyring's sessions are being restored,
+// until they are back (or restoreWait has passed), and reports whether
+// they came back meanwhile.
+func (c *credentialSource) waitForRestore(ctx context.Context) bool {
+	select {
+	case <-c.restoring:
+		return false
+	default:
+	}
+	timer := time.NewTimer(restoreWait)
+	defer timer.Stop()
+	select {
+	case <-c.restoring:
+		return true
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	return false
+}
+
 func (c *credentialSource) credentials(ctx context.Context, profile string) (imds.Credentials, error) {
 	if !c.sessions.Known(profile) {
 		// Perhaps added to the config file a moment ago: a stat tells.
@@ -378,17 +398,8 @@ func (c *credentialSource) credentials(ctx context.Context, profile string) (imd
 	}
 	s, err := c.sessions.Credentials(profile)
 	var locked *session.LockedError
-	if errors.As(err, &locked) {
-		select {
-		case <-c.restoring:
-		default:
-			select {
-			case <-c.restoring:
-				s, err = c.sessions.Credentials(profile)
-			case <-time.After(restoreWait):
-			case <-ctx.Done():
-			}
-		}
+	if errors.As(err, &locked) && c.waitForRestore(ctx) {
+		s, err = c.sessions.Credentials(profile)
 	}
 	if err != nil {
 		var pending *session.PendingError
