@@ -20,7 +20,8 @@ import (
 // beside the user's mfad) does not see it; `mfad lock` takes it out of
 // the kernel's keyring too; and the passphrase in the environment opens
 // the file keyring in the background: a session the kernel's keyring no
-// longer holds (as after a reboot) comes back from the file.
+// longer holds (as after a reboot) comes back from the file; `mfad remove`
+// takes the kernel's copy too, daemon or not.
 func TestRestartFindsSessionsInTheKernel(t *testing.T) {
 	w := newWorld(t)
 	w.addKeys()
@@ -78,6 +79,17 @@ func TestRestartFindsSessionsInTheKernel(t *testing.T) {
 	d, logs = w.serveWith(withoutPassphrase)
 	if _, _, _, _, err := w.sdkCredentials(d.endpoint); err == nil || !strings.Contains(err.Error(), "locked") {
 		t.Fatalf("a locked session came back: %v\n%s", err, logs)
+	}
+
+	// mfad remove while no daemon runs: the kernel's copy goes too.
+	d.stop(t)
+	d = w.serve()
+	w.mustMfad("unlock", "--code", w.freshCode())
+	d.stop(t)
+	w.mustMfad("remove", "--yes", "default")
+	d, logs = w.serveWith(withoutPassphrase)
+	if strings.Contains(logs.String(), "restored") {
+		t.Fatalf("the session of a removed key came back:\n%s", logs)
 	}
 }
 

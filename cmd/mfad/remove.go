@@ -1,10 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
+	"github.com/mfad/mfad/daemon/keystore"
 	"github.com/mfad/mfad/daemon/secret"
 	"github.com/mfad/mfad/ipc"
 )
@@ -43,8 +46,14 @@ kept for a restart.`,
 			if err := store.RemoveKeys(profile); err != nil {
 				return err
 			}
-			// A session kept for a restart goes with the key.
+			// A session kept for a restart goes with the key: from the
+			// keyring, and from the kernel's keyring, where the daemon
+			// (running or not) keeps it too.
 			if err := store.RemoveSession(profile); err != nil {
+				return err
+			}
+			kernel := keystore.NewKernelSessions(filepath.Dir(ipc.DefaultSocketPath()))
+			if err := kernel.RemoveSession(profile); err != nil && !errors.Is(err, keystore.ErrUnsupported) {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "removed access key %s of profile %s\n", masked, profile)
