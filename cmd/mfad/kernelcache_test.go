@@ -87,7 +87,7 @@ func TestRestartFindsSessionsInTheKernel(t *testing.T) {
 	w.mustMfad("unlock", "--code", w.freshCode())
 	d.stop(t)
 	w.mustMfad("remove", "--yes", "default")
-	d, logs = w.serveWith(withoutPassphrase)
+	_, logs = w.serveWith(withoutPassphrase)
 	if strings.Contains(logs.String(), "restored") {
 		t.Fatalf("the session of a removed key came back:\n%s", logs)
 	}
