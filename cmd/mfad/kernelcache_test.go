@@ -3,11 +3,13 @@
 package main
 
 import (
+	"errors"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mfad/mfad/daemon/keystore"
 	"github.com/mfad/mfad/ipc"
@@ -33,6 +35,21 @@ func TestRestartFindsSessionsInTheKernel(t *testing.T) {
 
 	withoutPassphrase := func(cmd *exec.Cmd) {
 		cmd.Env = slices.DeleteFunc(slices.Clone(cmd.Env), func(v string) bool { return strings.HasPrefix(v, "MFAD_FILE_PASSPHRASE=") })
+	}
+	if !kernelKeyringsWork(t) {
+		// A container whose seccomp profile refuses keyctl: mfad must go
+		// on with its keyring alone, and this is what is checked here.
+		t.Log("the kernel's keyrings are refused here: checking that restarts fall back to the keyring")
+		d, logs := w.serveWith(withoutPassphrase)
+		if _, _, _, _, err := w.sdkCredentials(d.endpoint); err == nil || !strings.Contains(err.Error(), "locked") {
+			t.Fatalf("served without a keyring to restore from: %v\n%s", err, logs)
+		}
+		d.stop(t)
+		d, logs = w.serveLogged()
+		if key, _, _, _, err := w.sdkCredentials(d.endpoint); err != nil || key != issued.AccessKeyID {
+			t.Fatalf("not restored from the keyring: %s, %v\n%s", key, err, logs)
+		}
+		return
 	}
 	d, logs := w.serveWith(withoutPassphrase)
 	key, _, token, _, err := w.sdkCredentials(d.endpoint)
@@ -108,4 +125,20 @@ func forgetKernelSessions(t *testing.T, w *world) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// kernelKeyringsWork reports whether this system lets mfad keep sessions
+// in the kernel's keyrings.
+func kernelKeyringsWork(t *testing.T) bool {
+	t.Helper()
+	probe := keystore.NewKernelSessions(t.TempDir())
+	err := probe.PutSession("probe", keystore.CachedSession{AccessKeyID: "ASIAPROBE", Expiration: time.Now().Add(time.Minute)})
+	if errors.Is(err, keystore.ErrUnsupported) {
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe.Forget()
+	return true
 }
