@@ -555,10 +555,10 @@ func TestKeyManagement(t *testing.T) {
 
 func secretMask(id string) string { return strings.Repeat("*", len(id)-4) + id[len(id)-4:] }
 
-// TestRestartKeepsSession kills the daemon outright and starts it again:
-// the session comes back from the keyring without a new code. A session
-// that ended while the daemon was down does not, and is purged.
-func TestRestartKeepsSession(t *testing.T) {
+// unlockedThenKilled is a world whose daemon unlocked profile default and
+// was then killed outright (kill -9), with the session STS issued it.
+func unlockedThenKilled(t *testing.T) (*world, ststest.Credentials) {
+	t.Helper()
 	w := newWorld(t)
 	w.addKeys()
 	d := w.serve()
@@ -566,8 +566,15 @@ func TestRestartKeepsSession(t *testing.T) {
 	issued := w.sts.Issued()[0]
 	d.cmd.Process.Kill()
 	<-d.exited
+	return w, issued
+}
 
-	d = w.serve()
+// TestRestartKeepsSession kills the daemon outright and starts it again:
+// the session comes back from the keyring without a new code. A session
+// that ended while the daemon was down does not, and is purged.
+func TestRestartKeepsSession(t *testing.T) {
+	w, issued := unlockedThenKilled(t)
+	d := w.serve()
 	key, _, token, _, err := w.sdkCredentials(d.endpoint)
 	if err != nil || key != issued.AccessKeyID || token != issued.SessionToken {
 		t.Fatalf("after kill -9 and restart: %s, %v", key, err)
