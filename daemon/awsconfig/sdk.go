@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -47,15 +48,20 @@ func loadSDKConfig(_ context.Context, name string) (aws.Config, error) {
 	}
 	sec, _ := section(f, name)
 	shared := sharedSettings{section: sec, services: servicesOf(f, sec)}
-	get := func(env, key string) string {
+	// get returns a setting, and where it was set, for errors.
+	get := func(env, key string) (v, where string) {
 		if v := os.Getenv(env); v != "" {
-			return v
+			return v, env + " in the environment"
 		}
-		return value(sec, key)
+		return value(sec, key), key + " of profile " + name + " in " + ConfigFile()
 	}
-	bad := func(setting, v string, err error) error {
-		return ipc.NewError(ipc.KindBadRequest, fmt.Sprintf("%s = %q for profile %s: %v", setting, v, name, err),
-			"fix it in the environment or in "+ConfigFile())
+	bad := func(where, v string, err error) error {
+		return ipc.NewError(ipc.KindBadRequest, fmt.Sprintf("%s is %q: %v", where, v, err), "fix "+where)
+	}
+	// bool settings fail in the environment only (the file's are lax, as
+	// the SDK's): their errors name the variable.
+	badBool := func(err error) error {
+		return ipc.NewError(ipc.KindBadRequest, err.Error(), "set it to true or false, or unset it")
 	}
 
 	cfg := aws.Config{Region: envRegion(), ConfigSources: []any{envSettings{}, shared}}
@@ -67,40 +73,40 @@ func loadSDKConfig(_ context.Context, name string) (aws.Config, error) {
 		ignore, _, err = shared.GetIgnoreConfiguredEndpoints(context.Background())
 	}
 	if err != nil {
-		return aws.Config{}, bad("ignore_configured_endpoint_urls", "", err)
+		return aws.Config{}, badBool(err)
 	}
-	if endpoint := get("AWS_ENDPOINT_URL", "endpoint_url"); endpoint != "" && !ignore {
+	if endpoint, _ := get("AWS_ENDPOINT_URL", "endpoint_url"); endpoint != "" && !ignore {
 		cfg.BaseEndpoint = aws.String(endpoint)
 	}
-	if v := get("AWS_MAX_ATTEMPTS", "max_attempts"); v != "" {
+	if v, where := get("AWS_MAX_ATTEMPTS", "max_attempts"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			return aws.Config{}, bad("max_attempts", v, err)
+			return aws.Config{}, bad(where, v, errors.New("not a number"))
 		}
 		cfg.RetryMaxAttempts = n
 	}
-	if v := get("AWS_RETRY_MODE", "retry_mode"); v != "" {
+	if v, where := get("AWS_RETRY_MODE", "retry_mode"); v != "" {
 		mode, err := aws.ParseRetryMode(v)
 		if err != nil {
-			return aws.Config{}, bad("retry_mode", v, err)
+			return aws.Config{}, bad(where, v, errors.New("not standard or adaptive"))
 		}
 		cfg.RetryMode = mode
 	}
 	cfg.DefaultsMode = aws.DefaultsModeLegacy
-	if v := get("AWS_DEFAULTS_MODE", "defaults_mode"); v != "" {
+	if v, where := get("AWS_DEFAULTS_MODE", "defaults_mode"); v != "" {
 		if !cfg.DefaultsMode.SetFromString(v) {
-			return aws.Config{}, bad("defaults_mode", v, fmt.Errorf("unknown mode"))
+			return aws.Config{}, bad(where, v, errors.New("not standard, in-region, cross-region, mobile, auto or legacy"))
 		}
 	}
-	cfg.AppID = get("AWS_SDK_UA_APP_ID", "sdk_ua_app_id")
-	if path := get("AWS_CA_BUNDLE", "ca_bundle"); path != "" {
+	cfg.AppID, _ = get("AWS_SDK_UA_APP_ID", "sdk_ua_app_id")
+	if path, where := get("AWS_CA_BUNDLE", "ca_bundle"); path != "" {
 		pem, err := os.ReadFile(path)
 		if err != nil {
-			return aws.Config{}, bad("ca_bundle", path, err)
+			return aws.Config{}, bad(where, path, errors.Unwrap(err))
 		}
 		roots := x509.NewCertPool()
 		if !roots.AppendCertsFromPEM(pem) {
-			return aws.Config{}, bad("ca_bundle", path, fmt.Errorf("no PEM certificate in it"))
+			return aws.Config{}, bad(where, path, errors.New("the file holds no PEM certificate"))
 		}
 		cfg.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
 			if tr.TLSClientConfig == nil {
@@ -117,10 +123,10 @@ func loadSDKConfig(_ context.Context, name string) (aws.Config, error) {
 			GetUseDualStackEndpoint(context.Context) (aws.DualStackEndpointState, bool, error)
 		})
 		if _, _, err := p.GetUseFIPSEndpoint(context.Background()); err != nil {
-			return aws.Config{}, bad("use_fips_endpoint", "", err)
+			return aws.Config{}, badBool(err)
 		}
 		if _, _, err := p.GetUseDualStackEndpoint(context.Background()); err != nil {
-			return aws.Config{}, bad("use_dualstack_endpoint", "", err)
+			return aws.Config{}, badBool(err)
 		}
 	}
 	return cfg, nil
@@ -156,7 +162,7 @@ func servicesOf(f *ini.File, sec *ini.Section) map[string]map[string]string {
 type envSettings struct{}
 
 func (envSettings) GetIgnoreConfiguredEndpoints(context.Context) (bool, bool, error) {
-	return parseBool(os.Getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"))
+	return parseBool("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
 }
 
 func (envSettings) GetServiceBaseEndpoint(_ context.Context, sdkID string) (string, bool, error) {
@@ -165,11 +171,11 @@ func (envSettings) GetServiceBaseEndpoint(_ context.Context, sdkID string) (stri
 }
 
 func (envSettings) GetUseFIPSEndpoint(context.Context) (aws.FIPSEndpointState, bool, error) {
-	return fipsState(parseBool(os.Getenv("AWS_USE_FIPS_ENDPOINT")))
+	return fipsState(parseBool("AWS_USE_FIPS_ENDPOINT"))
 }
 
 func (envSettings) GetUseDualStackEndpoint(context.Context) (aws.DualStackEndpointState, bool, error) {
-	return dualStackState(parseBool(os.Getenv("AWS_USE_DUALSTACK_ENDPOINT")))
+	return dualStackState(parseBool("AWS_USE_DUALSTACK_ENDPOINT"))
 }
 
 type sharedSettings struct {
@@ -200,18 +206,19 @@ func sharedBool(v string) (value, found bool, err error) {
 	return strings.EqualFold(v, "true"), v != "", nil
 }
 
-// parseBool reads a variable of the environment as the SDK does: "true"
-// or "false" in any case, anything else an error; "" is not set.
-func parseBool(v string) (value, found bool, err error) {
-	switch strings.ToLower(v) {
+// parseBool reads variable name of the environment as the SDK does:
+// "true" or "false" in any case, anything else an error; "" is not set.
+func parseBool(name string) (value, found bool, err error) {
+	switch v := os.Getenv(name); strings.ToLower(v) {
 	case "":
 		return false, false, nil
 	case "true":
 		return true, true, nil
 	case "false":
 		return false, true, nil
+	default:
+		return false, false, fmt.Errorf("%s in the environment is %q: neither true nor false", name, v)
 	}
-	return false, false, fmt.Errorf("%q is neither true nor false", v)
 }
 
 func fipsState(on, found bool, err error) (aws.FIPSEndpointState, bool, error) {

@@ -8,9 +8,11 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,6 +20,8 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/mfad/mfad/ipc"
 )
 
 // TestSDKSettingsAsTheLoaderReadsThem holds loadSDKConfig, which reads the
@@ -119,18 +123,33 @@ func TestSDKSettingsRefuseBadValues(t *testing.T) {
 		{profile: "defaults_mode = turbo"}, {env: "AWS_USE_FIPS_ENDPOINT", value: "yes"}, {env: "AWS_USE_DUALSTACK_ENDPOINT", value: "1"},
 		{env: "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", value: "on"}, {env: "AWS_MAX_ATTEMPTS", value: "x"}, {env: "AWS_CA_BUNDLE", value: "/nonexistent-mfad-test"},
 	} {
-		withConfig(t, "[default]\n"+tc.profile+"\n")
-		t.Setenv("AWS_CA_BUNDLE", "")
-		if tc.env != "" {
-			t.Setenv(tc.env, tc.value)
-		}
-		profile := tc.profile + tc.env
-		if _, err := config.LoadDefaultConfig(context.Background()); err == nil {
-			t.Errorf("%s: the SDK's loader takes it", profile)
-		}
-		if _, err := loadSDKConfig(context.Background(), "default"); err == nil {
-			t.Errorf("%s: taken", profile)
-		}
+		t.Run(tc.profile+tc.env, func(t *testing.T) { refusesBadValue(t, tc.profile, tc.env, tc.value) })
+	}
+}
+
+// refusesBadValue checks one bad value, set in profile default or in
+// variable env, in a subtest of its own: the variable is set for it alone.
+func refusesBadValue(t *testing.T, profile, env, value string) {
+	withConfig(t, "[default]\n"+profile+"\n")
+	t.Setenv("AWS_CA_BUNDLE", "")
+	if env != "" {
+		t.Setenv(env, value)
+	}
+	if _, err := config.LoadDefaultConfig(context.Background()); err == nil {
+		t.Error("the SDK's loader takes it")
+	}
+	_, err := loadSDKConfig(context.Background(), "default")
+	var e *ipc.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("taken, or not an ipc.Error: %v", err)
+	}
+	// It names the variable, or the key, the profile and the file.
+	where := env
+	if where == "" {
+		where = strings.Fields(profile)[0] + " of profile default in " + ConfigFile()
+	}
+	if !strings.Contains(e.Message, where) || e.Hint == "" {
+		t.Errorf("%q (hint %q) does not name %q", e.Message, e.Hint, where)
 	}
 }
 
