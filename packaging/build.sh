@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the Linux packages into dist/: the binary, the systemd user unit
+# Builds the Linux packages into dist/: the binaries (mfad, and mfad-daemon
+# of the same build, which mfad serve hands over to), the systemd user unit
 # rendered from packaging/systemd (the same template `mfad service install`
 # uses), shell completions, then .deb and .rpm with nfpm.
 #   MFAD_VERSION=1.2.3 packaging/build.sh
@@ -10,7 +11,9 @@ export GOARCH="${GOARCH:-$(go env GOARCH)}"
 NFPM_VERSION=v2.45.2
 
 rm -rf dist && mkdir -p dist/completions
-CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${MFAD_VERSION}" -o dist/mfad ./cmd/mfad
+for cmd in mfad mfad-daemon; do
+  CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${MFAD_VERSION}" -o "dist/$cmd" "./cmd/$cmd"
+done
 dist/mfad service unit --executable /usr/bin/mfad > dist/mfad.service
 dist/mfad service unit --socket > dist/mfad.socket
 for shell in bash zsh fish; do

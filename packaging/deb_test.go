@@ -1,6 +1,8 @@
 package packaging
 
 import (
+	"bufio"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,20 +44,46 @@ func TestDebianPackage(t *testing.T) {
 	run("dpkg", "-i", debs[0])
 	defer exec.Command("dpkg", "-r", "mfad").Run()
 
-	if out := run("/usr/bin/mfad", "--version"); !strings.Contains(out, "1.2.3-test") {
-		t.Fatalf("mfad --version: %s", out)
+	for _, bin := range []string{"/usr/bin/mfad", "/usr/bin/mfad-daemon"} {
+		if out := run(bin, "--version"); !strings.Contains(out, "1.2.3-test") {
+			t.Fatalf("%s --version: %s", bin, out)
+		}
 	}
 	for _, f := range []string{"/usr/lib/systemd/user/mfad.service", "/usr/lib/systemd/user/mfad.socket", "/usr/share/bash-completion/completions/mfad", "/usr/share/doc/mfad/README.md"} {
 		if _, err := os.Stat(f); err != nil {
 			t.Errorf("not installed: %v", err)
 		}
 	}
-	if unit, _ := os.ReadFile("/usr/lib/systemd/user/mfad.service"); !strings.Contains(string(unit), "ExecStart=/usr/bin/mfad serve") {
+	if unit, _ := os.ReadFile("/usr/lib/systemd/user/mfad.service"); !strings.Contains(string(unit), "ExecStart=/usr/bin/mfad-daemon --listen 127.0.0.1:9911 --profile default\n") {
 		t.Errorf("packaged unit:\n%s", unit)
 	}
+	// The two binaries are of one build: `mfad serve` becomes mfad-daemon.
+	home := t.TempDir()
+	if err := os.Mkdir(filepath.Join(home, "serving"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	serve := exec.Command("/usr/bin/mfad", "serve", "--listen", "127.0.0.1:0", "--notify=false")
+	serve.Env = []string{"HOME=" + home, "PATH=/usr/bin:/bin", "MFAD_KEYRING_BACKEND=file", "MFAD_FILE_PASSPHRASE=x",
+		"MFAD_SOCKET=" + filepath.Join(home, "serving", "mfad.sock")}
+	logs, err := serve.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer serve.Process.Kill()
+	sc := bufio.NewScanner(logs)
+	for sc.Scan() && !strings.Contains(sc.Text(), "mfad is serving") {
+		t.Log(sc.Text())
+	}
+	if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", serve.Process.Pid)); exe != "/usr/bin/mfad-daemon" {
+		t.Errorf("the installed mfad serve runs %q (%v), want /usr/bin/mfad-daemon", exe, err)
+	}
+	serve.Process.Kill()
+	serve.Wait()
 	// doctor runs and reports on a machine with nothing set up; it must
 	// not reach out to AWS: STS is pointed at a closed local port.
-	home := t.TempDir()
 	doctor := exec.Command("/usr/bin/mfad", "doctor")
 	doctor.Env = []string{"HOME=" + home, "PATH=/usr/bin:/bin", "MFAD_KEYRING_BACKEND=file", "MFAD_FILE_PASSPHRASE=x",
 		"AWS_ENDPOINT_URL_STS=http://127.0.0.1:1", "MFAD_SOCKET=" + filepath.Join(home, "run", "mfad.sock")}
@@ -65,8 +93,10 @@ func TestDebianPackage(t *testing.T) {
 	}
 
 	run("dpkg", "-r", "mfad")
-	if _, err := os.Stat("/usr/bin/mfad"); !os.IsNotExist(err) {
-		t.Fatalf("/usr/bin/mfad after dpkg -r: %v", err)
+	for _, bin := range []string{"/usr/bin/mfad", "/usr/bin/mfad-daemon"} {
+		if _, err := os.Stat(bin); !os.IsNotExist(err) {
+			t.Fatalf("%s after dpkg -r: %v", bin, err)
+		}
 	}
 }
 

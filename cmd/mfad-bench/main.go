@@ -32,7 +32,7 @@ func main() {
 	concurrency := flag.String("concurrency", "1,8,32", "client counts, comma-separated")
 	runs := flag.Int("runs", 10, "runs of each timed command (start-up, status, unlock, AWS CLI)")
 	out := flag.String("out", "", "also write the report to this file")
-	mfad := flag.String("mfad", "", "the mfad binary (default: build ./cmd/mfad as a release)")
+	mfad := flag.String("mfad", "", "the mfad binary, with the mfad-daemon beside it if there is one (default: build both as a release)")
 	cpuProfile := flag.String("cpuprofile", "", "write CPU profiles of the servers under load: the daemon's to `file`, the peers' to file.bare and file.aws-vault")
 	flag.Parse()
 	log.SetFlags(0)

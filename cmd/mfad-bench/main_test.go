@@ -23,8 +23,9 @@ func TestMain(m *testing.M) {
 // fail no sequence against any server, and report every section and
 // target.
 func TestSmallRun(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "mfad")
-	build := exec.Command("go", "build", "-o", bin, "../mfad")
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "mfad")
+	build := exec.Command("go", "build", "-o", dir, "../mfad", "../mfad-daemon")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
@@ -45,7 +46,7 @@ func TestSmallRun(t *testing.T) {
 	for _, want := range []string{
 		"IMDS, new connection per sequence, 1 clients", "IMDS, kept-alive connection, 8 clients", "container endpoint, kept-alive connection, 8 clients",
 		"throughput ≥ 1.0× ec2-metadata-mock", "throughput ≥ 1.0× aws-vault", "CPU per sequence ≤ 1.15× bare",
-		"`mfad serve` exec to the first credential document", "AWS_CA_BUNDLE", "idle private memory", "## Targets",
+		"`mfad-daemon` (what the login service runs) exec to the first credential document", "`mfad serve` by hand", "AWS_CA_BUNDLE", "idle private memory", "## Targets",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("report lacks %q:\n%s", want, text)

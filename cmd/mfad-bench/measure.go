@@ -39,8 +39,10 @@ type report struct {
 	build      string
 	duration   time.Duration
 	rows       []row
-	startup    []time.Duration // exec to the first credential document
+	startup    []time.Duration // the login service's command, exec to the first credential document
 	startupCA  []time.Duration // the same with AWS_CA_BUNDLE set
+	serveStart []time.Duration // `mfad serve` by hand, which hands over to mfad-daemon
+	startCmd   string          // what startup ran
 	bareStart  []time.Duration // the bare server, exec to its first answer
 	status     []time.Duration // `mfad status` wall time
 	unlock     []time.Duration // `mfad unlock --code` wall time
@@ -65,12 +67,13 @@ func readMemory(pid int) memory {
 // bench is a user's machine for the benchmark: a home, an AWS config, a
 // file keyring, and a fake STS that knows the user.
 type bench struct {
-	bin  string
-	home string
-	env  []string
-	sts  *ststest.Server
-	user ststest.User
-	step time.Duration // the fake STS's clock offset, for fresh codes
+	bin    string
+	daemon string // mfad-daemon beside bin, or "" when there is none
+	home   string
+	env    []string
+	sts    *ststest.Server
+	user   ststest.User
+	step   time.Duration // the fake STS's clock offset, for fresh codes
 }
 
 // releaseFlags build mfad as packaging/build.sh does: the binary users run.
@@ -99,13 +102,17 @@ func newBench(bin string) (*bench, error) {
 		"AWS_ENDPOINT_URL_STS=" + b.sts.URL,
 	}
 	if bin == "" {
+		// Both binaries, as packaging/build.sh builds and installs them.
 		b.bin = filepath.Join(home, "mfad")
-		build := exec.Command("go", append(append([]string{"build"}, releaseFlags...), "-o", b.bin, "./cmd/mfad")...)
+		build := exec.Command("go", append(append([]string{"build"}, releaseFlags...), "-o", home, "./cmd/mfad", "./cmd/mfad-daemon")...)
 		build.Env = append(os.Environ(), "CGO_ENABLED=0")
 		build.Stderr = os.Stderr
 		if err := build.Run(); err != nil {
 			return nil, fmt.Errorf("building mfad (run from the repository's root, or pass -mfad): %w", err)
 		}
+	}
+	if daemon := filepath.Join(filepath.Dir(b.bin), "mfad-daemon"); fileExists(daemon) {
+		b.daemon = daemon
 	}
 	return b, nil
 }
@@ -141,16 +148,30 @@ type daemon struct {
 	addr string
 }
 
-// start runs `mfad serve` with extra environment and returns once the IMDS
-// port serves a credential document (ready) or answers at all, with how
-// long that took from exec.
-func (b *bench) start(ready bool, args []string, extra ...string) (*daemon, time.Duration, error) {
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// serviceCommand is what the login service runs (`mfad service unit`):
+// mfad-daemon when it is installed beside mfad, else `mfad serve`.
+func (b *bench) serviceCommand() []string {
+	if b.daemon != "" {
+		return []string{b.daemon}
+	}
+	return []string{b.bin, "serve"}
+}
+
+// start runs the daemon by command (the service's, or `mfad serve`) with
+// extra environment and returns once the IMDS port serves a credential
+// document (ready) or answers at all, with how long that took from exec.
+func (b *bench) start(command []string, ready bool, args []string, extra ...string) (*daemon, time.Duration, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, 0, err
 	}
 	addr := "127.0.0.1:" + port
-	cmd := exec.Command(b.bin, append([]string{"serve", "--listen", addr, "--notify=false"}, args...)...)
+	cmd := exec.Command(command[0], append(append(command[1:], "--listen", addr, "--notify=false"), args...)...)
 	cmd.Env = append(slices.Clone(b.env), extra...)
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -235,7 +256,10 @@ func measure(ctx context.Context, c config) (*report, error) {
 		return nil, fmt.Errorf("mfad add: %v: %s", err, out)
 	}
 
-	d, _, err := b.start(false, nil)
+	byHand := []string{b.bin, "serve"}
+	rep.startCmd = strings.Join(b.serviceCommand(), " ")
+	rep.startCmd = strings.ReplaceAll(rep.startCmd, filepath.Dir(b.bin)+"/", "")
+	d, _, err := b.start(byHand, false, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -255,16 +279,20 @@ func measure(ctx context.Context, c config) (*report, error) {
 		return nil, err
 	}
 	for range c.runs {
-		for _, extra := range [][]string{nil, {"AWS_CA_BUNDLE=" + bundle}} {
-			d, took, err := b.start(true, nil, extra...)
+		for _, run := range []struct {
+			command []string
+			extra   []string
+			into    *[]time.Duration
+		}{
+			{b.serviceCommand(), nil, &rep.startup},
+			{b.serviceCommand(), []string{"AWS_CA_BUNDLE=" + bundle}, &rep.startupCA},
+			{byHand, nil, &rep.serveStart},
+		} {
+			d, took, err := b.start(run.command, true, nil, run.extra...)
 			if err != nil {
 				return nil, err
 			}
-			if extra == nil {
-				rep.startup = append(rep.startup, took)
-			} else {
-				rep.startupCA = append(rep.startupCA, took)
-			}
+			*run.into = append(*run.into, took)
 			d.stop()
 		}
 	}
@@ -273,7 +301,7 @@ func measure(ctx context.Context, c config) (*report, error) {
 	if c.cpuProfile != "" {
 		serveArgs = []string{"--cpuprofile", c.cpuProfile}
 	}
-	d, _, err = b.start(true, serveArgs)
+	d, _, err = b.start(byHand, true, serveArgs)
 	if err != nil {
 		return nil, err
 	}

@@ -133,8 +133,9 @@ func (r *report) markdown() string {
 	for _, m := range []struct {
 		name string
 		ds   []time.Duration
-	}{{"`mfad serve` exec to the first credential document (session restored from the file keyring)", r.startup},
+	}{{"`" + r.startCmd + "` (what the login service runs) exec to the first credential document (session restored from the file keyring)", r.startup},
 		{"the same with AWS_CA_BUNDLE set (150 certificates)", r.startupCA},
+		{"`mfad serve` by hand (it hands over to mfad-daemon), the same", r.serveStart},
 		{"for scale: the bare net/http server, exec to its first credential document", r.bareStart},
 		{"`mfad status`", r.status}, {"`mfad unlock --code` (local fake STS)", r.unlock},
 		{"`aws configure export-credentials` through mfad", r.cliMfad}, {"`aws configure export-credentials` with credentials in the environment", r.cliEnv}} {

@@ -1,12 +1,12 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
 
+	"github.com/mfad/mfad/cmd/internal/terminal"
 	"github.com/mfad/mfad/daemon/awsconfig"
 	"github.com/mfad/mfad/daemon/keystore"
 	"github.com/mfad/mfad/daemon/secret"
@@ -27,7 +27,7 @@ or read as two lines from stdin.`,
 		Args: exactArgs("PROFILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			profile := args[0]
-			in := newInput(cmd)
+			in := terminal.NewInput(cmd.InOrStdin(), cmd.ErrOrStderr())
 			keys, err := readKeys(in, fromEnv)
 			if err != nil {
 				return err
@@ -45,7 +45,7 @@ or read as two lines from stdin.`,
 				return ipc.NewError(ipc.KindBadRequest,
 					fmt.Sprintf("profile %s already has access key %s stored", profile, secret.MaskKeyID(old.AccessKeyID)),
 					"add --force to replace it; the old secret cannot be recovered from AWS")
-			case err != nil && !isKind(err, ipc.KindNoKeys):
+			case err != nil && !ipc.IsKind(err, ipc.KindNoKeys):
 				return err
 			}
 			if err := store.PutKeys(profile, keys); err != nil {
@@ -64,7 +64,7 @@ or read as two lines from stdin.`,
 	return cmd
 }
 
-func readKeys(in *input, fromEnv bool) (keystore.Keys, error) {
+func readKeys(in *terminal.Input, fromEnv bool) (keystore.Keys, error) {
 	if fromEnv {
 		id, secretKey := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
 		if id == "" || secretKey == "" {
@@ -75,19 +75,13 @@ func readKeys(in *input, fromEnv bool) (keystore.Keys, error) {
 		return keystore.ParseKeys(id, secretKey)
 	}
 	const hint = "run it in a terminal, pipe the key ID and the secret as two lines, or use --env"
-	id, err := in.line("Access key ID")
+	id, err := in.Line("Access key ID")
 	if err != nil {
 		return keystore.Keys{}, ipc.NewError(ipc.KindBadRequest, err.Error(), hint)
 	}
-	secretKey, err := in.secret("Secret access key")
+	secretKey, err := in.Secret("Secret access key")
 	if err != nil {
 		return keystore.Keys{}, ipc.NewError(ipc.KindBadRequest, err.Error(), hint)
 	}
 	return keystore.ParseKeys(id, secretKey)
-}
-
-// isKind reports whether err is an *ipc.Error of kind.
-func isKind(err error, kind string) bool {
-	var e *ipc.Error
-	return errors.As(err, &e) && e.Kind == kind
 }

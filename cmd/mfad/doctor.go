@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/spf13/cobra"
 
+	"github.com/mfad/mfad/cmd/internal/terminal"
 	"github.com/mfad/mfad/daemon/awsconfig"
 	"github.com/mfad/mfad/daemon/keystore"
 	"github.com/mfad/mfad/ipc"
@@ -79,7 +80,7 @@ func diagnose(cmd *cobra.Command, profile string) []finding {
 
 	st, err := (&ipc.Client{}).Status(ctx)
 	if err != nil {
-		add(true, "daemon: "+err.Error(), hintOf(err))
+		add(true, "daemon: "+err.Error(), ipc.HintOf(err))
 		st = nil
 	} else {
 		add(false, fmt.Sprintf("daemon: running (pid %d), serving profile %s at %s", st.PID, st.IMDSProfile, st.IMDSEndpoint), "")
@@ -87,7 +88,7 @@ func diagnose(cmd *cobra.Command, profile string) []finding {
 	}
 	for _, e := range endpointsInUse(st) {
 		if err := checkEndpoints(e); err != nil {
-			add(true, "endpoint: "+err.Error(), hintOf(err))
+			add(true, "endpoint: "+err.Error(), ipc.HintOf(err))
 		}
 	}
 	shell := readShell(st)
@@ -98,7 +99,7 @@ func diagnose(cmd *cobra.Command, profile string) []finding {
 	chain, chainErr := awsconfig.Chain(ctx, profile)
 	root := profile
 	if chainErr != nil {
-		add(true, "profile "+profile+": "+chainErr.Error(), hintOf(chainErr))
+		add(true, "profile "+profile+": "+chainErr.Error(), ipc.HintOf(chainErr))
 	} else {
 		root = chain[0].Name
 		if serial := awsconfig.MFASerial(chain); serial == "" {
@@ -109,19 +110,19 @@ func diagnose(cmd *cobra.Command, profile string) []finding {
 		}
 	}
 
-	store, err := openKeys(cmd, newInput(cmd))
+	store, err := openKeys(cmd, terminal.NewInput(cmd.InOrStdin(), cmd.ErrOrStderr()))
 	if err != nil {
-		add(true, "keyring: "+err.Error(), hintOf(err))
+		add(true, "keyring: "+err.Error(), ipc.HintOf(err))
 	} else if _, err := store.Keys(root); err == nil {
 		add(false, "keyring ("+store.Backend()+"): holds the key of profile "+root, "")
-	} else if isKind(err, ipc.KindNoKeys) {
+	} else if ipc.IsKind(err, ipc.KindNoKeys) {
 		fix := "mfad add " + root
 		if _, plainErr := awsconfig.ReadStaticKeys(root); plainErr == nil {
 			fix = "mfad import " + root + " (the key is in " + awsconfig.CredentialsFile() + ")"
 		}
 		add(true, "keyring ("+store.Backend()+"): no access key is stored for profile "+root, fix)
 	} else {
-		add(true, "keyring: "+err.Error(), hintOf(err))
+		add(true, "keyring: "+err.Error(), ipc.HintOf(err))
 	}
 	if store != nil && !strings.HasPrefix(store.Backend(), "file") {
 		if opts, err := keystore.EnvOptions(nil); err == nil {
@@ -201,17 +202,4 @@ func rootError(err error) string {
 		err = errors.Unwrap(err)
 	}
 	return err.Error()
-}
-
-// hintOf returns the advice err carries, if any.
-func hintOf(err error) string {
-	var apiErr *ipc.Error
-	if errors.As(err, &apiErr) {
-		return apiErr.Hint
-	}
-	var hinter interface{ Hint() string }
-	if errors.As(err, &hinter) {
-		return hinter.Hint()
-	}
-	return ""
 }

@@ -48,12 +48,16 @@ func TestMain(m *testing.M) {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		panic(err)
 	}
+	// mfad and, beside it, the daemon binary that `mfad serve` hands over
+	// to, as installed: every test's daemon is mfad-daemon.
 	mfadBin = filepath.Join(dir, "mfad")
-	build := exec.Command("go", "build", "-o", mfadBin, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building mfad:", err)
-		os.Exit(1)
+	for _, pkg := range []string{".", "../mfad-daemon"} {
+		build := exec.Command("go", "build", "-o", dir, pkg)
+		build.Stderr = os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "building", pkg+":", err)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)

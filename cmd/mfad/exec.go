@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mfad/mfad/cmd/internal/terminal"
 	"github.com/mfad/mfad/daemon/awsconfig"
 	"github.com/mfad/mfad/daemon/harden"
 	"github.com/mfad/mfad/daemon/privatefile"
@@ -68,7 +69,7 @@ directly, as mfad becomes the command.`,
 			if err != nil {
 				return err
 			}
-			in := newInput(cmd)
+			in := terminal.NewInput(cmd.InOrStdin(), cmd.ErrOrStderr())
 			if st.KeyringLocked {
 				if st, err = openDaemonKeyring(cmd, in, client, st, true); err != nil {
 					return err
@@ -120,7 +121,7 @@ directly, as mfad becomes the command.`,
 // it: a locked profile is unlocked with its mfa_process, or a code typed
 // on the terminal, as aws-vault exec does; without either, exec fails
 // rather than run a command that cannot authenticate.
-func readyToRun(cmd *cobra.Command, in *input, client *ipc.Client, st *ipc.Status, profile string) error {
+func readyToRun(cmd *cobra.Command, in *terminal.Input, client *ipc.Client, st *ipc.Status, profile string) error {
 	p, ok := profileStatus(st, profile)
 	switch {
 	case !ok:

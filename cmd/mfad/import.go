@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mfad/mfad/cmd/internal/terminal"
 	"github.com/mfad/mfad/daemon/awsconfig"
 	"github.com/mfad/mfad/daemon/keystore"
 	"github.com/mfad/mfad/daemon/secret"
@@ -41,7 +42,7 @@ text until you delete it.`,
 			if err != nil {
 				return err
 			}
-			in := newInput(cmd)
+			in := terminal.NewInput(cmd.InOrStdin(), cmd.ErrOrStderr())
 			store, err := openKeys(cmd, in)
 			if err != nil {
 				return err
@@ -53,7 +54,7 @@ text until you delete it.`,
 				return ipc.NewError(ipc.KindBadRequest,
 					fmt.Sprintf("the keyring already holds another key for profile %s (%s); nothing was changed", profile, secret.MaskKeyID(old.AccessKeyID)),
 					"add --force to replace it with "+masked+" from "+file)
-			case err != nil && !isKind(err, ipc.KindNoKeys):
+			case err != nil && !ipc.IsKind(err, ipc.KindNoKeys):
 				return err
 			}
 			if err := store.PutKeys(profile, keys); err != nil {
@@ -61,7 +62,7 @@ text until you delete it.`,
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "stored access key %s for profile %s in the %s keyring\n", masked, profile, store.Backend())
-			if !yes && !in.confirm(fmt.Sprintf("remove the key of profile %s from %s now?", profile, file)) {
+			if !yes && !in.Confirm(fmt.Sprintf("remove the key of profile %s from %s now?", profile, file)) {
 				fmt.Fprintf(cmd.ErrOrStderr(), "note: %s still holds the key in plain text, and AWS tools read it before mfad; remove it with `mfad import --yes %s`\n", file, profile)
 				return nil
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/mdp/qrterminal/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/mfad/mfad/cmd/internal/terminal"
 	"github.com/mfad/mfad/daemon"
 	"github.com/mfad/mfad/daemon/awsconfig"
 	"github.com/mfad/mfad/daemon/onboard"
@@ -45,7 +46,7 @@ leaves the account and the files as they were.`,
   mfad init --profile work --show-secret`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			in := newInput(cmd)
+			in := terminal.NewInput(cmd.InOrStdin(), cmd.ErrOrStderr())
 			store, err := openKeys(cmd, in)
 			if err != nil {
 				return err
@@ -72,7 +73,7 @@ leaves the account and the files as they were.`,
 // initUI is onboard.UI on the terminal, or on pipes.
 type initUI struct {
 	cmd      *cobra.Command
-	in       *input
+	in       *terminal.Input
 	yes      bool
 	showSeed bool
 }
@@ -86,11 +87,11 @@ func (u *initUI) Confirm(question string) bool {
 		fmt.Fprintf(u.cmd.OutOrStdout(), "%s yes (--yes)\n", question)
 		return true
 	}
-	return u.in.confirm(question)
+	return u.in.Confirm(question)
 }
 
-func (u *initUI) Ask(prompt string) (string, error)       { return u.in.line(prompt) }
-func (u *initUI) AskSecret(prompt string) (string, error) { return u.in.secret(prompt) }
+func (u *initUI) Ask(prompt string) (string, error)       { return u.in.Line(prompt) }
+func (u *initUI) AskSecret(prompt string) (string, error) { return u.in.Secret(prompt) }
 
 func (u *initUI) ShowQR(uri string) {
 	qrterminal.GenerateWithConfig(uri, qrterminal.Config{
@@ -107,7 +108,7 @@ func (u *initUI) ShowSeed() bool {
 	if u.yes {
 		return false
 	}
-	return u.in.confirm("Also show the secret as text (for password managers)?")
+	return u.in.Confirm("Also show the secret as text (for password managers)?")
 }
 
 // finishInit starts the daemon if needed, unlocks, and calls STS through

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mfad/mfad/cmd/internal/terminal"
 	"github.com/mfad/mfad/daemon/keystore"
 	"github.com/mfad/mfad/ipc"
 )
@@ -26,7 +27,7 @@ keyring it opened.`,
   mfad keyring migrate --to file`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			store, err := openKeystore(newInput(cmd))
+			store, err := terminal.OpenKeystore(terminal.NewInput(cmd.InOrStdin(), cmd.ErrOrStderr()))
 			if err != nil {
 				return err
 			}
@@ -53,8 +54,8 @@ keyring it opened.`,
 			if to == "" {
 				return &usageError{err: fmt.Errorf("missing --to BACKEND"), cmd: cmd.CommandPath()}
 			}
-			in := newInput(cmd)
-			src, err := openKeystore(in)
+			in := terminal.NewInput(cmd.InOrStdin(), cmd.ErrOrStderr())
+			src, err := terminal.OpenKeystore(in)
 			if err != nil {
 				return err
 			}
@@ -62,8 +63,8 @@ keyring it opened.`,
 				return err
 			}
 			var ask func(string) (string, error)
-			if _, ok := in.terminal(); ok {
-				ask = in.secret
+			if _, ok := in.Terminal(); ok {
+				ask = in.Secret
 			}
 			opts, err := keystore.EnvOptions(ask)
 			if err != nil {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mfad/mfad/cmd/internal/terminal"
 	"github.com/mfad/mfad/daemon/keystore"
 	"github.com/mfad/mfad/daemon/secret"
 	"github.com/mfad/mfad/ipc"
@@ -26,7 +27,7 @@ type keyStore interface {
 // (it has the keyring open: its passphrase is not asked again, and the
 // daemon and the command cannot disagree on where keys are), else the
 // keyring itself, opened here.
-func openKeys(cmd *cobra.Command, in *input) (keyStore, error) {
+func openKeys(cmd *cobra.Command, in *terminal.Input) (keyStore, error) {
 	ctx := cmd.Context()
 	client := &ipc.Client{}
 	if st, err := client.Status(ctx); err == nil {
@@ -39,7 +40,7 @@ func openKeys(cmd *cobra.Command, in *input) (keyStore, error) {
 			return &daemonKeys{ctx: ctx, client: client, backend: list.Backend}, nil
 		}
 	}
-	s, err := openKeystore(in)
+	s, err := terminal.OpenKeystore(in)
 	if err != nil {
 		return nil, err // not a nil *Store in a non-nil keyStore
 	}

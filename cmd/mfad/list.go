@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mfad/mfad/cmd/internal/terminal"
 	"github.com/mfad/mfad/daemon/keystore"
 	"github.com/mfad/mfad/daemon/secret"
 )
@@ -18,7 +19,7 @@ func newListCmd() *cobra.Command {
 		Example: "  mfad list",
 		Args:    exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			store, err := openKeys(cmd, newInput(cmd))
+			store, err := openKeys(cmd, terminal.NewInput(cmd.InOrStdin(), cmd.ErrOrStderr()))
 			if err != nil {
 				return err
 			}

@@ -153,7 +153,8 @@ func TestServiceInstall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(unit), "ExecStart="+mfadBin+" serve --listen 127.0.0.1:9912 --profile work\n") || !strings.Contains(string(unit), "WantedBy=default.target") {
+	// The daemon binary beside mfad, of its build, is what the unit runs.
+	if !strings.Contains(string(unit), "ExecStart="+filepath.Join(filepath.Dir(mfadBin), "mfad-daemon")+" --listen 127.0.0.1:9912 --profile work\n") || !strings.Contains(string(unit), "WantedBy=default.target") {
 		t.Fatalf("unit:\n%s", unit)
 	}
 	if env, _ := os.ReadFile(envPath); !strings.Contains(string(env), "\nAWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:9912/\n") {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mfad/mfad/cmd/internal/terminal"
 	"github.com/mfad/mfad/daemon/keystore"
 	"github.com/mfad/mfad/daemon/secret"
 	"github.com/mfad/mfad/ipc"
@@ -26,7 +27,7 @@ kept for a restart.`,
 		Args:    exactArgs("PROFILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			profile := args[0]
-			in := newInput(cmd)
+			in := terminal.NewInput(cmd.InOrStdin(), cmd.ErrOrStderr())
 			store, err := openKeys(cmd, in)
 			if err != nil {
 				return err
@@ -36,7 +37,7 @@ kept for a restart.`,
 				return err
 			}
 			masked := secret.MaskKeyID(keys.AccessKeyID)
-			if !yes && !in.confirm(fmt.Sprintf("remove access key %s of profile %s? AWS has no copy of its secret", masked, profile)) {
+			if !yes && !in.Confirm(fmt.Sprintf("remove access key %s of profile %s? AWS has no copy of its secret", masked, profile)) {
 				return ipc.NewError(ipc.KindBadRequest, "nothing removed", "confirm on a terminal, or pass --yes")
 			}
 			// A live session would outlive its key: the daemon ends it first.

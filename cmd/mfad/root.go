@@ -12,23 +12,17 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/mfad/mfad/cmd/internal/serve"
+	"github.com/mfad/mfad/ipc"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = ""
 
-func mfadVersion() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
-	}
-	return "(devel)"
-}
+func mfadVersion() string { return serve.Version(version) }
 
 // run executes the command line args and returns the exit status.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -99,7 +93,7 @@ func exactArgs(names ...string) cobra.PositionalArgs {
 // printError prints err and whatever advice it carries.
 func printError(w io.Writer, err error) {
 	fmt.Fprintf(w, "mfad: %s\n", err)
-	if hint := hintOf(err); hint != "" {
+	if hint := ipc.HintOf(err); hint != "" {
 		fmt.Fprintf(w, "hint: %s\n", hint)
 	}
 }

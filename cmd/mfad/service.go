@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mfad/mfad/cmd/internal/serve"
 	"github.com/mfad/mfad/daemon"
 	"github.com/mfad/mfad/daemon/autostart"
 	"github.com/mfad/mfad/daemon/keystore"
@@ -25,14 +26,22 @@ func newServiceCmd() *cobra.Command {
 		if exe, err = filepath.EvalSymlinks(exe); err != nil {
 			return autostart.Settings{}, err
 		}
+		// The daemon binary of this build, beside this one, is what
+		// the service runs; packagers name where mfad will be
+		// installed (--executable), mfad-daemon then beside it.
+		daemonExe, _ := serve.DaemonBinary()
 		if executable != "" {
 			exe = executable
+			if daemonExe != "" {
+				daemonExe = filepath.Join(filepath.Dir(executable), serve.DaemonName)
+			}
 		}
 		if err := daemon.CheckLoopback(listen); err != nil {
 			return autostart.Settings{}, err
 		}
 		return autostart.Settings{
 			Executable: exe,
+			Daemon:     daemonExe,
 			ServeArgs:  []string{"--listen", listen, "--profile", profile},
 			Endpoint:   "http://" + listen + "/",
 			Listen:     listen,
@@ -49,7 +58,9 @@ Install also gives new sessions AWS_EC2_METADATA_SERVICE_ENDPOINT:
 ~/.config/environment.d/60-mfad.conf on Linux (read by systemd user sessions
 and GNOME), launchctl setenv by the agent on macOS, the user environment on
 Windows. Install is safe to repeat, and updates the service to this binary
-and these flags; uninstall removes everything install wrote.
+and these flags; uninstall removes everything install wrote. The service
+runs mfad-daemon when one of this build is installed beside mfad (what
+` + "`mfad serve`" + ` would hand over to), else ` + "`mfad serve`" + `.
 
 On Linux the port is held by systemd (mfad.socket, socket activation)
 from login to logout: while the daemon restarts or is upgraded, requests
@@ -95,7 +106,7 @@ for packagers (see --executable).`,
 				}
 				fmt.Fprintf(out, "service %s: done\n", action)
 			case "unit":
-				unit, err := packaging.SystemdUnit(packaging.Service{Args: append([]string{s.Executable, "serve"}, s.ServeArgs...)})
+				unit, err := packaging.SystemdUnit(packaging.Service{Args: s.Command()})
 				if socketUnit {
 					unit, err = packaging.SystemdSocket(s.Listen)
 				}

@@ -19,8 +19,8 @@ import (
 	"github.com/mfad/mfad/daemon/ststest"
 )
 
-// terminal is mfad running on a real pseudo-terminal, as a person runs it.
-type terminal struct {
+// ttySession is mfad running on a real pseudo-terminal, as a person runs it.
+type ttySession struct {
 	t    *testing.T
 	tty  *os.File
 	cmd  *exec.Cmd
@@ -30,13 +30,13 @@ type terminal struct {
 	done chan error
 }
 
-func (w *world) inTerminal(env []string, args ...string) *terminal {
+func (w *world) inTerminal(env []string, args ...string) *ttySession {
 	w.t.Helper()
 	return w.startTerminal(append(append([]string{}, w.env...), env...), append([]string{mfadBin}, args...)...)
 }
 
 // startTerminal runs argv with env on a pseudo-terminal.
-func (w *world) startTerminal(env []string, argv ...string) *terminal {
+func (w *world) startTerminal(env []string, argv ...string) *ttySession {
 	w.t.Helper()
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = env
@@ -44,7 +44,7 @@ func (w *world) startTerminal(env []string, argv ...string) *terminal {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	term := &terminal{t: w.t, tty: tty, cmd: cmd, more: make(chan struct{}), done: make(chan error, 1)}
+	term := &ttySession{t: w.t, tty: tty, cmd: cmd, more: make(chan struct{}), done: make(chan error, 1)}
 	go func() {
 		buf := make([]byte, 4096)
 		for {
@@ -65,7 +65,7 @@ func (w *world) startTerminal(env []string, argv ...string) *terminal {
 }
 
 // expect waits until the output so far contains s.
-func (term *terminal) expect(s string) {
+func (term *ttySession) expect(s string) {
 	term.t.Helper()
 	deadline := time.After(20 * time.Second)
 	for {
@@ -83,21 +83,21 @@ func (term *terminal) expect(s string) {
 	}
 }
 
-func (term *terminal) typeLine(s string) {
+func (term *ttySession) typeLine(s string) {
 	term.t.Helper()
 	if _, err := io.WriteString(term.tty, s+"\r"); err != nil {
 		term.t.Fatal(err)
 	}
 }
 
-func (term *terminal) output() string {
+func (term *ttySession) output() string {
 	term.mu.Lock()
 	defer term.mu.Unlock()
 	return term.seen.String()
 }
 
 // wait waits for the command to exit and returns its exit status.
-func (term *terminal) wait() int {
+func (term *ttySession) wait() int {
 	term.t.Helper()
 	select {
 	case err := <-term.done:

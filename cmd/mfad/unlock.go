@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mfad/mfad/cmd/internal/terminal"
 	"github.com/mfad/mfad/daemon/awsconfig"
 	"github.com/mfad/mfad/ipc"
 )
@@ -47,8 +48,8 @@ and in your shell's history; the prompt and stdin do not.`,
 			}
 			// One reader of stdin for the command: the passphrase and
 			// the code may come on it one after the other.
-			in := newInput(cmd)
-			if _, interactive := in.terminal(); interactive && code != "" {
+			in := terminal.NewInput(cmd.InOrStdin(), cmd.ErrOrStderr())
+			if _, interactive := in.Terminal(); interactive && code != "" {
 				fmt.Fprintln(cmd.ErrOrStderr(), "mfad: note: a code given with --code is visible to every user of this computer (ps) and stays in your shell's history\nhint: run `mfad unlock` and type it at the prompt, or pipe it on stdin")
 			}
 			if st.KeyringLocked {
@@ -82,19 +83,19 @@ and in your shell's history; the prompt and stdin do not.`,
 // unlockProfile unlocks profile with code; without one, with the profile's
 // mfa_process, which the daemon runs; else with a code typed at a prompt
 // on the terminal or, unless terminalOnly, read from stdin.
-func unlockProfile(cmd *cobra.Command, in *input, client *ipc.Client, profile, code string, terminalOnly bool) (*ipc.UnlockResponse, error) {
+func unlockProfile(cmd *cobra.Command, in *terminal.Input, client *ipc.Client, profile, code string, terminalOnly bool) (*ipc.UnlockResponse, error) {
 	ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
 	defer cancel()
 	if code == "" {
 		if chain, err := awsconfig.Chain(ctx, profile); err == nil && awsconfig.MFAProcess(chain) != "" {
 			return client.UnlockWithMFAProcess(ctx, profile)
 		}
-		if _, ok := in.terminal(); !ok && terminalOnly {
+		if _, ok := in.Terminal(); !ok && terminalOnly {
 			return nil, ipc.NewError(ipc.KindBadRequest, "profile "+profile+" is locked, and there is no terminal to ask for its code on",
 				"run `mfad unlock --profile "+profile+"` first, or run this from a terminal")
 		}
 		var err error
-		if code, err = in.line("MFA code for profile " + profile); err != nil {
+		if code, err = in.Line("MFA code for profile " + profile); err != nil {
 			return nil, ipc.NewError(ipc.KindBadRequest, err.Error(), "pass --code, type it in a terminal, or pipe it on stdin")
 		}
 	}
@@ -105,7 +106,7 @@ func unlockProfile(cmd *cobra.Command, in *input, client *ipc.Client, profile, c
 // (on the terminal, else, unless terminalOnly, a line of stdin) and sends
 // it over the control socket; it returns the daemon's status after, with
 // the sessions kept for a restart back.
-func openDaemonKeyring(cmd *cobra.Command, in *input, client *ipc.Client, st *ipc.Status, terminalOnly bool) (*ipc.Status, error) {
+func openDaemonKeyring(cmd *cobra.Command, in *terminal.Input, client *ipc.Client, st *ipc.Status, terminalOnly bool) (*ipc.Status, error) {
 	if !st.KeyringPassphrase {
 		// Waiting for the keyring to answer: asking tries it again.
 		if _, err := client.OpenKeyring(cmd.Context(), ""); err != nil {
@@ -113,11 +114,11 @@ func openDaemonKeyring(cmd *cobra.Command, in *input, client *ipc.Client, st *ip
 		}
 		return client.Status(cmd.Context())
 	}
-	if _, ok := in.terminal(); !ok && terminalOnly {
+	if _, ok := in.Terminal(); !ok && terminalOnly {
 		return nil, ipc.NewError(ipc.KindKeyringLocked, "the daemon's encrypted key file waits for its passphrase, and there is no terminal to ask on",
 			"run `mfad unlock` in a terminal first")
 	}
-	passphrase, err := in.secret("passphrase for the daemon's encrypted keys")
+	passphrase, err := in.Secret("passphrase for the daemon's encrypted keys")
 	if err != nil {
 		return nil, ipc.NewError(ipc.KindBadRequest, err.Error(), "type the passphrase in a terminal, or pipe it on stdin before the code")
 	}

@@ -17,6 +17,11 @@ const Name = "mfad"
 type Settings struct {
 	// Executable is the mfad binary's absolute path.
 	Executable string
+	// Daemon, when set, is the absolute path of the mfad-daemon binary
+	// of the same build as Executable: the service runs it directly with
+	// ServeArgs (what `mfad serve` would hand over to), so a login or a
+	// restart waits for one process start, not two.
+	Daemon string
 	// ServeArgs are the arguments after "serve".
 	ServeArgs []string
 	// Endpoint is the IMDS endpoint the daemon will serve, for the
@@ -41,8 +46,11 @@ const (
 // Installed lists the files Install wrote and Uninstall removes.
 type Installed []string
 
-// args is the service's whole command line.
-func (s Settings) args() []string {
+// Command is the service's whole command line.
+func (s Settings) Command() []string {
+	if s.Daemon != "" {
+		return append([]string{s.Daemon}, s.ServeArgs...)
+	}
 	return append([]string{s.Executable, "serve"}, s.ServeArgs...)
 }
 

@@ -45,7 +45,7 @@ func newService(s Settings) (service.Service, error) {
 				break
 			}
 		}
-		unit, err := packaging.SystemdUnit(packaging.Service{Args: s.args()})
+		unit, err := packaging.SystemdUnit(packaging.Service{Args: s.Command()})
 		if err != nil {
 			return nil, err
 		}
@@ -58,7 +58,7 @@ func newService(s Settings) (service.Service, error) {
 			return nil, err
 		}
 		plist, err := packaging.LaunchdPlist(packaging.Service{
-			Args:    append(s.args(), "--setenv"),
+			Args:    append(s.Command(), "--setenv"),
 			LogFile: filepath.Join(home, "Library", "Logs", "mfad.log"),
 		})
 		if err != nil {
@@ -70,8 +70,8 @@ func newService(s Settings) (service.Service, error) {
 		Name:        Name,
 		DisplayName: "mfad",
 		Description: "MFA-backed AWS credentials for the AWS CLI and SDKs",
-		Executable:  s.Executable,
-		Arguments:   append([]string{"serve"}, s.ServeArgs...),
+		Executable:  s.Command()[0],
+		Arguments:   s.Command()[1:],
 		Option:      opts,
 	})
 }

@@ -32,7 +32,7 @@ func commandLine(args []string) string {
 // Install creates (or replaces: /F) the logon task and sets the endpoint
 // variable in the user's environment for new programs.
 func Install(s Settings) (Installed, error) {
-	if _, err := schtasks("/Create", "/F", "/SC", "ONLOGON", "/RL", "LIMITED", "/TN", Name, "/TR", commandLine(s.args())); err != nil {
+	if _, err := schtasks("/Create", "/F", "/SC", "ONLOGON", "/RL", "LIMITED", "/TN", Name, "/TR", commandLine(s.Command())); err != nil {
 		return nil, err
 	}
 	if _, err := exec.Command("setx", "AWS_EC2_METADATA_SERVICE_ENDPOINT", s.Endpoint).CombinedOutput(); err != nil {

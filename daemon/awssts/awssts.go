@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -111,7 +112,8 @@ func stsClient(ctx context.Context, p *awsconfig.Profile, keyID string, secretKe
 	return sts.NewFromConfig(cfg), nil
 }
 
-var serverTime = regexp.MustCompile(`\((\d{8}T\d{6}Z) [-+] 15 min\.\)`)
+// serverTime compiles on first use (a clock-skew error), not at every start.
+var serverTime = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\((\d{8}T\d{6}Z) [-+] 15 min\.\)`) })
 
 // advise turns an STS failure into one line that says what happened and a
 // hint that says what to do.
@@ -197,7 +199,7 @@ func rootCause(err error) string {
 // skew reads AWS's time from a "Signature expired" message and says how far
 // this computer's clock is from it.
 func skew(msg string, now time.Time) string {
-	m := serverTime.FindStringSubmatch(msg)
+	m := serverTime().FindStringSubmatch(msg)
 	if m == nil {
 		return ""
 	}

@@ -3,6 +3,7 @@ package keystore
 import (
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/mfad/mfad/daemon/secret"
 	"github.com/mfad/mfad/ipc"
@@ -14,9 +15,11 @@ type Keys struct {
 	SecretAccessKey secret.Value
 }
 
+// The patterns compile on first use, not at package init: every mfad
+// process, the daemon included, would pay for them at start.
 var (
-	longTermKeyID = regexp.MustCompile(`^AKIA[A-Z0-9]{16}$`)
-	secretKey     = regexp.MustCompile(`^[A-Za-z0-9/+]{40}$`)
+	longTermKeyID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^AKIA[A-Z0-9]{16}$`) })
+	secretKey     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9/+]{40}$`) })
 )
 
 // ParseKeys trims id and secretKey and checks that they look like an IAM
@@ -29,11 +32,11 @@ func ParseKeys(id, secretAccessKey string) (Keys, error) {
 		return Keys{}, ipc.NewError(ipc.KindBadRequest,
 			"access key ID "+secret.MaskKeyID(id)+" is a temporary session key (ASIA…)",
 			"store the IAM user's long-term access key, which starts with AKIA: IAM console → Users → Security credentials")
-	case !longTermKeyID.MatchString(id):
+	case !longTermKeyID().MatchString(id):
 		return Keys{}, ipc.NewError(ipc.KindBadRequest,
 			"that does not look like an access key ID: expected AKIA followed by 16 letters and digits",
 			"copy the access key ID of the IAM user (IAM console → Users → Security credentials)")
-	case !secretKey.MatchString(secretAccessKey):
+	case !secretKey().MatchString(secretAccessKey):
 		return Keys{}, ipc.NewError(ipc.KindBadRequest,
 			"that does not look like a secret access key: expected 40 characters of letters, digits, / and +",
 			"copy the secret access key that was shown once when the access key was created")

@@ -140,7 +140,8 @@ func New(opts Options) *Manager {
 		wake: make(chan struct{}, 1)}
 }
 
-var codePattern = regexp.MustCompile(`^[0-9]{6}$`)
+// codePattern compiles on first use, not at every start.
+var codePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]{6}$`) })
 
 // flight is an unlock under way, which later callers for the same profile
 // wait for instead of starting their own.
@@ -157,7 +158,7 @@ type flight struct {
 func (m *Manager) Unlock(ctx context.Context, profile string, code secret.Value) (awssts.Credentials, error) {
 	// "123 456", as authenticators show codes, is 123456.
 	code = secret.New(strings.Join(strings.Fields(code.Reveal()), ""))
-	if !codePattern.MatchString(code.Reveal()) {
+	if !codePattern().MatchString(code.Reveal()) {
 		return awssts.Credentials{}, ipc.NewError(ipc.KindInvalidCode,
 			"an MFA code is the 6 digits your authenticator shows", "run `mfad unlock` again with the current code")
 	}

@@ -1,6 +1,6 @@
 //go:build !(linux || darwin || freebsd || netbsd || openbsd || dragonfly)
 
-package main
+package terminal
 
 // echoOff leaves the terminal alone; term.ReadPassword hides the input.
 func echoOff(int) (restore func()) { return func() {} }
