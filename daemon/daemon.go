@@ -212,7 +212,7 @@ func Run(ctx context.Context, cfg Config) error {
 	endpoint := "http://" + tcp.Addr().String() + "/"
 	ctl := &controller{cfg: cfg, sessions: sessions, imds: imdsHandler, served: served, endpoint: endpoint, prompt: prompt, auto: source.auto,
 		containerEndpoint: strings.TrimSuffix(endpoint, "/") + imds.ContainerPathPrefix, containerTokenFile: tokenFile}
-	guarded := newGuardedListener(tcp, cfg.Logger, &ctl.refusedOtherUser)
+	guarded := newGuardedListener(tcp, cfg.Logger, &ctl.refusedOtherUser, IdleTrimAfter, debug.FreeOSMemory)
 	imdsServer := &http.Server{
 		Handler:           imdsHandler,
 		ConnState:         guarded.connState,

@@ -19,6 +19,16 @@ import (
 // needs more at once.
 const maxConns = 1024
 
+// IdleTrimAfter is how long the endpoint goes without a connection before
+// the daemon hands the memory its last requests used back to the system:
+// the Go runtime keeps freed heap for reuse up to its next collection
+// goal (4 MB), which a daemon idle most of the day does not need. One
+// collection per quiet spell, after the last connection closes; never
+// while connections are open. Long enough that a burst of SDK calls with
+// pauses between them does not pay for it again and again (pages given
+// back fault in again when used).
+const IdleTrimAfter = 30 * time.Second
+
 // refusalLogEvery is how often refusals of one user are logged: the first
 // at once, then a count at most this often, so that a flood cannot fill
 // the log.
@@ -43,11 +53,35 @@ type guardedListener struct {
 	// stopped is closed when Accept has returned its last connection.
 	stopped     chan struct{}
 	stoppedOnce sync.Once
+	// quiet fires IdleTrimAfter after the last open connection closed,
+	// and trims then if none is open.
+	quiet     *time.Timer
+	trimAfter time.Duration
+	trim      func()
 }
 
-func newGuardedListener(l net.Listener, logger *slog.Logger, refused *atomic.Uint64) *guardedListener {
-	return &guardedListener{Listener: l, self: uint32(os.Getuid()), refused: refused, stopped: make(chan struct{}),
-		log: &refusalLog{logger: logger, every: refusalLogEvery, seen: map[uint32]*refusals{}}}
+// newGuardedListener guards l. trim runs once the endpoint has gone
+// trimAfter without a connection.
+func newGuardedListener(l net.Listener, logger *slog.Logger, refused *atomic.Uint64, trimAfter time.Duration, trim func()) *guardedListener {
+	g := &guardedListener{Listener: l, self: uint32(os.Getuid()), refused: refused, stopped: make(chan struct{}),
+		log: &refusalLog{logger: logger, every: refusalLogEvery, seen: map[uint32]*refusals{}}, trimAfter: trimAfter, trim: trim}
+	g.quiet = time.AfterFunc(trimAfter, g.trimIfQuiet)
+	g.quiet.Stop()
+	return g
+}
+
+// closed counts a connection out; the last one's close starts a quiet
+// spell.
+func (l *guardedListener) closed() {
+	if l.open.Add(-1) == 0 {
+		l.quiet.Reset(l.trimAfter)
+	}
+}
+
+func (l *guardedListener) trimIfQuiet() {
+	if l.open.Load() == 0 {
+		l.trim()
+	}
 }
 
 // Accept returns the next connection of the user's own.
@@ -76,7 +110,7 @@ func (l *guardedListener) Accept() (net.Conn, error) {
 		// Busy from now: it carries a request (its state starts as
 		// http.StateNew, the zero value).
 		l.busy.Add(1)
-		return &countedConn{Conn: c, open: &l.open}, nil
+		return &countedConn{Conn: c, l: l}, nil
 	}
 }
 
@@ -151,13 +185,13 @@ func addrPort(a net.Addr) (netip.AddrPort, error) {
 // countedConn gives its place back when closed.
 type countedConn struct {
 	net.Conn
-	open   *atomic.Int64
+	l      *guardedListener
 	closed sync.Once
 	state  atomic.Int32 // its http.ConnState, for guardedListener.connState; starts as StateNew
 }
 
 func (c *countedConn) Close() error {
-	c.closed.Do(func() { c.open.Add(-1) })
+	c.closed.Do(c.l.closed)
 	return c.Conn.Close()
 }
 

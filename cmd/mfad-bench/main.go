@@ -33,6 +33,7 @@ func main() {
 	runs := flag.Int("runs", 10, "runs of each timed command (start-up, status, unlock, AWS CLI)")
 	out := flag.String("out", "", "also write the report to this file")
 	mfad := flag.String("mfad", "", "the mfad binary, with the mfad-daemon beside it if there is one (default: build both as a release)")
+	idle := flag.Duration("idle", idleAfter, "how long after its last request a server's memory is read as idle (the daemon hands memory back after 30 s)")
 	cpuProfile := flag.String("cpuprofile", "", "write CPU profiles of the servers under load: the daemon's to `file`, the peers' to file.bare and file.aws-vault")
 	flag.Parse()
 	log.SetFlags(0)
@@ -46,7 +47,7 @@ func main() {
 		}
 		levels = append(levels, n)
 	}
-	rep, err := measure(context.Background(), config{mfad: *mfad, cpuProfile: *cpuProfile, duration: *duration, reps: *reps, levels: levels, runs: *runs})
+	rep, err := measure(context.Background(), config{mfad: *mfad, cpuProfile: *cpuProfile, duration: *duration, reps: *reps, levels: levels, runs: *runs, idle: *idle})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -66,6 +67,7 @@ type config struct {
 	reps       int
 	levels     []int
 	runs       int
+	idle       time.Duration // wait before reading idle memory
 }
 
 func machine() string {

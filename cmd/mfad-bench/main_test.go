@@ -35,7 +35,7 @@ func TestSmallRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer os.Chdir(wd)
-	rep, err := measure(context.Background(), config{mfad: bin, duration: 100 * time.Millisecond, reps: 2, levels: []int{1, 8}, runs: 2})
+	rep, err := measure(context.Background(), config{mfad: bin, duration: 100 * time.Millisecond, reps: 2, levels: []int{1, 8}, runs: 2, idle: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,7 +46,8 @@ type report struct {
 	bareStart  []time.Duration // the bare server, exec to its first answer
 	status     []time.Duration // `mfad status` wall time
 	unlock     []time.Duration // `mfad unlock --code` wall time
-	idle       memory          // the daemon after unlock
+	idle       memory          // the daemon after unlock, idle
+	idleAfter  time.Duration   // how long after its last request
 	peers      map[string]memory
 	peakRSS    int64 // kB, high-water mark after the load
 	allocs     float64
@@ -63,6 +64,10 @@ type memory struct{ rss, private int64 }
 func readMemory(pid int) memory {
 	return memory{rss: procStatus(pid, "VmRSS"), private: procStatus(pid, "RssAnon")}
 }
+
+// idleAfter is how long after its last request a server counts as idle,
+// by default.
+const idleAfter = 31 * time.Second
 
 // bench is a user's machine for the benchmark: a home, an AWS config, a
 // file keyring, and a fake STS that knows the user.
@@ -391,7 +396,11 @@ func measure(ctx context.Context, c config) (*report, error) {
 		}
 		c.close()
 	}
-	rep.idle = readMemory(d.pid())
+	// Idle: as long after them as the daemon waits before it hands back
+	// memory (daemon.IdleTrimAfter, 30 s; not imported, which would grow
+	// the peers' binary), and a second.
+	time.Sleep(c.idle)
+	rep.idle, rep.idleAfter = readMemory(d.pid()), c.idle
 	for _, p := range []*process{bare, vault, mock} {
 		rep.peers[p.name] = readMemory(p.pid())
 	}

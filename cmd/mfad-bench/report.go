@@ -145,7 +145,7 @@ func (r *report) markdown() string {
 		med := median(m.ds)
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", m.name, ms(med), ms(m.ds[0]), ms(m.ds[len(m.ds)-1]))
 	}
-	fmt.Fprintf(&b, "\n| process, idle after a few credential fetches | RSS | private (RssAnon) |\n|---|---:|---:|\n| mfad, after unlock | %s | %s |\n", mb(r.idle.rss), mb(r.idle.private))
+	fmt.Fprintf(&b, "\n| process, idle (%s after a few credential fetches) | RSS | private (RssAnon) |\n|---|---:|---:|\n| mfad, after unlock | %s | %s |\n", r.idleAfter, mb(r.idle.rss), mb(r.idle.private))
 	for _, name := range []string{"bare", "aws-vault", "ec2-metadata-mock"} {
 		if m, ok := r.peers[name]; ok {
 			fmt.Fprintf(&b, "| %s | %s | %s |\n", name, mb(m.rss), mb(m.private))

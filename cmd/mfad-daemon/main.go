@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 
 	"github.com/mfad/mfad/cmd/internal/serve"
 	"github.com/mfad/mfad/daemon/harden"
@@ -18,6 +19,9 @@ import (
 var version = ""
 
 func main() {
+	// No heap profile is ever taken of the daemon: its sampling would
+	// keep a record of every sampled call stack for the process's life.
+	runtime.MemProfileRate = 0
 	// First, before any secret is read, as mfad does.
 	if err := harden.Process(); err != nil {
 		fmt.Fprintf(os.Stderr, "mfad: warning: could not disable core dumps: %v\n", err)
