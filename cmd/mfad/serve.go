@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/mfad/mfad/cmd/internal/handoff"
 	"github.com/mfad/mfad/cmd/internal/serve"
 	"github.com/mfad/mfad/ipc"
 )
@@ -61,8 +62,8 @@ of another build (a warning says so), mfad serves in its own process.`,
 			}
 			// mfad-daemon beside this binary serves in a process that
 			// links only the daemon: this one becomes it.
-			if path, why := serve.DaemonBinary(); path != "" {
-				err := serve.Handoff(path, args)
+			if path, why := handoff.Daemon(); path != "" {
+				err := handoff.Exec(path, args)
 				fmt.Fprintf(cmd.ErrOrStderr(), "mfad: warning: could not run %s (%v): serving in this process\n", path, err)
 			} else if why != "" {
 				fmt.Fprintf(cmd.ErrOrStderr(), "mfad: warning: %s; serving in this process\n", why)

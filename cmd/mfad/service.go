@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mfad/mfad/cmd/internal/handoff"
 	"github.com/mfad/mfad/cmd/internal/serve"
 	"github.com/mfad/mfad/daemon"
 	"github.com/mfad/mfad/daemon/autostart"
@@ -29,7 +30,7 @@ func newServiceCmd() *cobra.Command {
 		// The daemon binary of this build, beside this one, is what
 		// the service runs; packagers name where mfad will be
 		// installed (--executable), mfad-daemon then beside it.
-		daemonExe, _ := serve.DaemonBinary()
+		daemonExe, _ := handoff.Daemon()
 		if executable != "" {
 			exe = executable
 			if daemonExe != "" {

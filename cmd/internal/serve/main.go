@@ -12,6 +12,9 @@ import (
 	"github.com/mfad/mfad/ipc"
 )
 
+// DaemonName is the daemon binary's name, installed beside mfad.
+const DaemonName = "mfad-daemon"
+
 // Main is mfad-daemon's command line, serve's flags, and returns its exit
 // status. args are the arguments after the program's name.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, version string) int {

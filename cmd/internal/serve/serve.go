@@ -1,8 +1,8 @@
 // Package serve is `mfad serve`: the daemon's flags, the choice and opening
 // of its keyring, and its run. Two binaries share it: mfad, whose serve
-// command hands over to mfad-daemon when that sits beside it (Handoff),
-// and mfad-daemon itself, which links nothing else of the CLI and so
-// serves from a smaller process (Main).
+// command hands over to mfad-daemon when that sits beside it (package
+// handoff), and mfad-daemon itself, which links nothing else of the CLI
+// and so serves from a smaller process (Main).
 package serve
 
 import (

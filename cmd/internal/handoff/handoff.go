@@ -1,4 +1,8 @@
-package serve
+// Package handoff is how mfad gives its serve command to mfad-daemon: it
+// finds the daemon binary of its own build beside it and replaces itself
+// by it. It lives apart from package serve, which both binaries link, so
+// that the daemon does not carry the readers of binaries it needs.
+package handoff
 
 import (
 	"debug/buildinfo"
@@ -10,17 +14,16 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+
+	"github.com/mfad/mfad/cmd/internal/serve"
 )
 
-// DaemonName is the daemon binary's name, installed beside mfad.
-const DaemonName = "mfad-daemon"
-
-// DaemonBinary returns the daemon binary beside this one, when there is
-// one of the same build: `mfad serve` then hands over to it (Handoff). why
+// Daemon returns the daemon binary beside this one, when there is
+// one of the same build: `mfad serve` then hands over to it (Exec). why
 // says why one that is there is not used; both are empty when there is
 // none, as after `go install ./cmd/mfad` alone, and on Windows, which
 // cannot replace a process by another (the service there runs mfad).
-func DaemonBinary() (path, why string) {
+func Daemon() (path, why string) {
 	if runtime.GOOS == "windows" {
 		return "", ""
 	}
@@ -28,7 +31,7 @@ func DaemonBinary() (path, why string) {
 	if err != nil {
 		return "", ""
 	}
-	path = filepath.Join(filepath.Dir(self), DaemonName)
+	path = filepath.Join(filepath.Dir(self), serve.DaemonName)
 	if _, err := os.Stat(path); err != nil {
 		return "", ""
 	}
@@ -40,7 +43,7 @@ func DaemonBinary() (path, why string) {
 	if err != nil {
 		return "", fmt.Sprintf("%s is not a Go binary this mfad can read (%v)", path, err)
 	}
-	if want := own.Main.Path + "/cmd/" + DaemonName; theirs.Path != want {
+	if want := own.Main.Path + "/cmd/" + serve.DaemonName; theirs.Path != want {
 		return "", fmt.Sprintf("%s is %s, not %s", path, theirs.Path, want)
 	}
 	if !sameBuild(own, theirs) {
@@ -49,11 +52,11 @@ func DaemonBinary() (path, why string) {
 	return path, ""
 }
 
-// Handoff replaces this process by the daemon binary with args, keeping
+// Exec replaces this process by the daemon binary with args, keeping
 // its process ID, environment and open descriptors: a service manager's
 // socket (LISTEN_FDS, LISTEN_PID) and the terminal stay the daemon's. It
 // returns only if that fails.
-func Handoff(path string, args []string) error {
+func Exec(path string, args []string) error {
 	return syscall.Exec(path, append([]string{path}, args...), os.Environ())
 }
 
