@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mfad/mfad/cmd/internal/serve"
+	"github.com/mfad/mfad/cmd/internal/handoff"
 )
 
 // TestServeBecomesTheDaemonBinary: `mfad serve` with mfad-daemon beside it
@@ -22,7 +22,7 @@ func TestServeBecomesTheDaemonBinary(t *testing.T) {
 	w := newWorld(t)
 	w.addKeys()
 	d := w.serve()
-	if got, want := exeOf(t, d.cmd.Process.Pid), filepath.Join(filepath.Dir(mfadBin), serve.DaemonName); got != want {
+	if got, want := exeOf(t, d.cmd.Process.Pid), filepath.Join(filepath.Dir(mfadBin), handoff.DaemonName); got != want {
 		t.Fatalf("the process started as `mfad serve` runs %s, want %s", got, want)
 	}
 	var st struct{ PID int }
@@ -34,8 +34,8 @@ func TestServeBecomesTheDaemonBinary(t *testing.T) {
 		t.Fatalf("SDK through mfad-daemon: %v", err)
 	}
 	// Its own command line, for whoever finds it in ps.
-	out, err := exec.Command(filepath.Join(filepath.Dir(mfadBin), serve.DaemonName), "--version").CombinedOutput()
-	if v := strings.TrimSpace(w.mustMfad("--version")); err != nil || !strings.HasSuffix(v, strings.TrimPrefix(strings.TrimSpace(string(out)), serve.DaemonName)) {
+	out, err := exec.Command(filepath.Join(filepath.Dir(mfadBin), handoff.DaemonName), "--version").CombinedOutput()
+	if v := strings.TrimSpace(w.mustMfad("--version")); err != nil || !strings.HasSuffix(v, strings.TrimPrefix(strings.TrimSpace(string(out)), handoff.DaemonName)) {
 		t.Fatalf("mfad-daemon --version: %q, %v; mfad --version: %q", out, err, v)
 	}
 	res := w.mfad("", nil, "serve", "--listen", "127.0.0.1:0", "--log-level", "loud")
@@ -69,7 +69,7 @@ func TestServeWithoutTheDaemonBinary(t *testing.T) {
 	d.stop(t)
 
 	// Another program by the daemon's name: mfad itself.
-	impostor := filepath.Join(filepath.Dir(alone), serve.DaemonName)
+	impostor := filepath.Join(filepath.Dir(alone), handoff.DaemonName)
 	copyBinary(t, mfadBin, impostor)
 	d, logs = w.serveWith(func(cmd *exec.Cmd) { cmd.Path = alone })
 	if got := exeOf(t, d.cmd.Process.Pid); got != alone {
@@ -83,6 +83,46 @@ func TestServeWithoutTheDaemonBinary(t *testing.T) {
 	}
 	if unit := w.mfadAt(alone, "service", "unit"); !strings.Contains(unit, "ExecStart="+alone+" serve --listen ") {
 		t.Fatalf("the unit of mfad beside another build:\n%s", unit)
+	}
+}
+
+// TestDaemonBesideAnotherMfad: a login service installed earlier runs
+// mfad-daemon directly; after mfad alone was upgraded, that daemon is of
+// another build than the mfad beside it. It hands serving to that mfad
+// (which serves in its own process, beside a daemon not of its build),
+// saying so, rather than serve an old version without a word.
+func TestDaemonBesideAnotherMfad(t *testing.T) {
+	dir := t.TempDir()
+	build := exec.Command("go", "build", "-ldflags=-X main.version=upgraded", "-o", filepath.Join(dir, "mfad"), ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building another mfad: %v\n%s", err, out)
+	}
+	daemonBin := filepath.Join(dir, handoff.DaemonName)
+	copyBinary(t, filepath.Join(filepath.Dir(mfadBin), handoff.DaemonName), daemonBin)
+	w := newWorld(t)
+	w.addKeys()
+	d, logs := w.serveWith(func(cmd *exec.Cmd) {
+		cmd.Path = daemonBin
+		cmd.Args = append([]string{daemonBin}, cmd.Args[2:]...) // the service's command: no "serve"
+	})
+	if got := exeOf(t, d.cmd.Process.Pid); got != filepath.Join(dir, "mfad") {
+		t.Fatalf("the daemon beside another mfad runs %s, want that mfad", got)
+	}
+	for _, want := range []string{
+		"mfad: warning: " + filepath.Join(dir, "mfad") + " is from another build (upgraded",
+		"serve` serves instead (`mfad service install` makes the service run it)",
+		"mfad: warning: " + daemonBin + " is from another build",
+	} {
+		if !strings.Contains(logs.String(), want) {
+			t.Fatalf("log does not say %q:\n%s", want, logs)
+		}
+	}
+	if st := w.mustMfad("status"); !strings.Contains(st, "mfad upgraded (pid "+strconv.Itoa(d.cmd.Process.Pid)+")") {
+		t.Fatalf("status:\n%s", st)
+	}
+	w.mustMfad("unlock", "--code", w.freshCode())
+	if _, _, _, _, err := w.sdkCredentials(d.endpoint); err != nil {
+		t.Fatalf("SDK through the upgraded mfad: %v", err)
 	}
 }
 

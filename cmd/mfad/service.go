@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mfad/mfad/cmd/internal/handoff"
-	"github.com/mfad/mfad/cmd/internal/serve"
 	"github.com/mfad/mfad/daemon"
 	"github.com/mfad/mfad/daemon/autostart"
 	"github.com/mfad/mfad/daemon/keystore"
@@ -34,7 +33,7 @@ func newServiceCmd() *cobra.Command {
 		if executable != "" {
 			exe = executable
 			if daemonExe != "" {
-				daemonExe = filepath.Join(filepath.Dir(executable), serve.DaemonName)
+				daemonExe = filepath.Join(filepath.Dir(executable), handoff.DaemonName)
 			}
 		}
 		if err := daemon.CheckLoopback(listen); err != nil {

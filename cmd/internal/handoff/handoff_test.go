@@ -26,7 +26,7 @@ func TestSameBuild(t *testing.T) {
 	daemon.Path = "github.com/mfad/mfad/cmd/mfad-daemon"
 	daemon.Deps = daemon.Deps[:1] // links less: fewer modules is the point
 	daemon.Settings[0], daemon.Settings[2] = daemon.Settings[2], daemon.Settings[0]
-	if !sameBuild(build(), daemon) {
+	if !builtTogether(build(), daemon) {
 		t.Fatal("two binaries of one build, settings in another order: not the same build")
 	}
 	for name, change := range map[string]func(*debug.BuildInfo){
@@ -43,7 +43,7 @@ func TestSameBuild(t *testing.T) {
 	} {
 		other := build()
 		change(other)
-		if sameBuild(other, daemon) || sameBuild(daemon, other) {
+		if builtTogether(other, daemon) || builtTogether(daemon, other) {
 			t.Errorf("%s differs: taken for the same build", name)
 		}
 	}

@@ -8,12 +8,10 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/mfad/mfad/cmd/internal/handoff"
 	"github.com/mfad/mfad/daemon/keystore"
 	"github.com/mfad/mfad/ipc"
 )
-
-// DaemonName is the daemon binary's name, installed beside mfad.
-const DaemonName = "mfad-daemon"
 
 // Main is mfad-daemon's command line, serve's flags, and returns its exit
 // status. args are the arguments after the program's name.
@@ -23,7 +21,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return exitStatus(stderr, keystore.ServeDerivation(stdin, stdout))
 	}
 	var o Options
-	fs := pflag.NewFlagSet(DaemonName, pflag.ContinueOnError)
+	fs := pflag.NewFlagSet(handoff.DaemonName, pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	o.Flags(fs)
 	showVersion := fs.BoolP("version", "v", false, "print the version")
@@ -36,7 +34,7 @@ Usage:
   %s [flags]
 
 Flags:
-%s`, DaemonName, DaemonName, fs.FlagUsages())
+%s`, handoff.DaemonName, handoff.DaemonName, fs.FlagUsages())
 	}
 	switch err := fs.Parse(args); {
 	case errors.Is(err, pflag.ErrHelp):
@@ -46,8 +44,16 @@ Flags:
 	case fs.NArg() > 0:
 		return exitStatus(stderr, usage(fmt.Errorf("too many arguments: %q", fs.Args())))
 	case *showVersion:
-		fmt.Fprintf(stdout, "%s version %s\n", DaemonName, version)
+		fmt.Fprintf(stdout, "%s version %s\n", handoff.DaemonName, version)
 		return 0
+	}
+	// A login service installed earlier runs this binary even after mfad
+	// alone was upgraded: the mfad installed last serves instead, in its
+	// own process, as it does when run by hand beside this daemon.
+	if mfad, why := handoff.OtherCLI(); mfad != "" {
+		fmt.Fprintf(stderr, "mfad: warning: %s; `%s serve` serves instead (`mfad service install` makes the service run it)\n", why, mfad)
+		err := handoff.Exec(mfad, append([]string{"serve"}, args...))
+		return exitStatus(stderr, fmt.Errorf("could not run %s: %w", mfad, err))
 	}
 	var level *LevelError
 	err := Run(ctx, o, stdin, stderr, version)
