@@ -111,19 +111,29 @@ func newWorld(t *testing.T) *world {
 
 // freshCode returns a code STS accepts now that this world has not used:
 // STS takes the codes of the previous, current and next 30 s step, once.
+// The previous step's code is taken only while STS will still accept it
+// when the request reaches it (it lapses when this step ends); with none
+// left, the next step brings a new one.
 func (w *world) freshCode() string {
 	w.t.Helper()
 	if w.codes == nil {
 		w.codes = map[string]bool{}
 	}
-	for _, step := range []time.Duration{0, 30 * time.Second, -30 * time.Second} {
-		if c := w.user.Code(time.Now().Add(step)); !w.codes[c] {
-			w.codes[c] = true
-			return c
+	const step = 30 * time.Second
+	for {
+		now := time.Now()
+		left := step - time.Duration(now.UnixNano()%int64(step))
+		for _, at := range []time.Duration{0, step, -step} {
+			if at < 0 && left < 10*time.Second {
+				break
+			}
+			if c := w.user.Code(now.Add(at)); !w.codes[c] {
+				w.codes[c] = true
+				return c
+			}
 		}
+		time.Sleep(left) // TOTP: no code is new before the next step
 	}
-	w.t.Fatal("no unused code in this 90 s window")
-	return ""
 }
 
 // unsetEnv removes variables from the environment mfad runs with.
