@@ -81,10 +81,17 @@ type bench struct {
 	step   time.Duration // the fake STS's clock offset, for fresh codes
 }
 
+// profileTag is serve.ProfileTag (not imported: the peers run from this
+// binary, which should stay small).
+const profileTag = "mfadprofile"
+
 // releaseFlags build mfad as packaging/build.sh does: the binary users run.
 var releaseFlags = []string{"-trimpath", "-ldflags=-s -w"}
 
-func newBench(bin string) (*bench, error) {
+// newBench builds mfad, or takes bin; profiling builds it with the tag that
+// lets the daemon write CPU profiles (serve.ProfileTag), which release
+// builds leave out.
+func newBench(bin string, profiling bool) (*bench, error) {
 	home, err := os.MkdirTemp("", "mfad-bench-")
 	if err != nil {
 		return nil, err
@@ -109,7 +116,11 @@ func newBench(bin string) (*bench, error) {
 	if bin == "" {
 		// Both binaries, as packaging/build.sh builds and installs them.
 		b.bin = filepath.Join(home, "mfad")
-		build := exec.Command("go", append(append([]string{"build"}, releaseFlags...), "-o", home, "./cmd/mfad", "./cmd/mfad-daemon")...)
+		flags := releaseFlags
+		if profiling {
+			flags = append(slices.Clone(flags), "-tags", profileTag)
+		}
+		build := exec.Command("go", append(append([]string{"build"}, flags...), "-o", home, "./cmd/mfad", "./cmd/mfad-daemon")...)
 		build.Env = append(os.Environ(), "CGO_ENABLED=0")
 		build.Stderr = os.Stderr
 		if err := build.Run(); err != nil {
@@ -245,12 +256,15 @@ func cpuTime(pid int) time.Duration {
 }
 
 func measure(ctx context.Context, c config) (*report, error) {
-	b, err := newBench(c.mfad)
+	b, err := newBench(c.mfad, c.cpuProfile != "")
 	if err != nil {
 		return nil, err
 	}
 	defer b.close()
 	rep := &report{machine: machine(), duration: c.duration, peers: map[string]memory{}, build: "release (CGO_ENABLED=0 -trimpath -ldflags='-s -w')"}
+	if c.cpuProfile != "" {
+		rep.build = "release with -tags " + profileTag + ", for -cpuprofile (it links runtime/pprof, which turns heap profiling on: not the figures of a release)"
+	}
 	if c.mfad != "" {
 		rep.build = c.mfad
 	}

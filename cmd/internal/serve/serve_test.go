@@ -22,6 +22,7 @@ func TestMainCommandLine(t *testing.T) {
 		{"--lisen 127.0.0.1:1", "mfad: unknown flag: --lisen\nhint: see `mfad serve --help`\n"},
 		{"serve", "mfad: too many arguments: [\"serve\"]\nhint: see `mfad serve --help`\n"},
 		{"--log-level=loud", "mfad: --log-level \"loud\" is not one of debug, info, warn, error\nhint: see `mfad serve --help`\n"},
+		{"--cpuprofile=cpu.prof", "mfad: --cpuprofile: this build cannot write profiles; build with -tags mfadprofile (`go run ./cmd/mfad-bench -cpuprofile FILE` does)\n"},
 		{"--warn-before=soon", "mfad: invalid argument \"soon\" for \"--warn-before\" flag: time: invalid duration \"soon\"\nhint: see `mfad serve --help`\n"},
 	} {
 		if code, _, errOut := run(strings.Fields(c.args)...); code != 1 || !strings.HasSuffix(errOut, c.want) {
