@@ -21,6 +21,8 @@ var version = ""
 func main() {
 	// No heap profile is ever taken of the daemon: its sampling would
 	// keep a record of every sampled call stack for the process's life.
+	// (The linker turns it off already while nothing links runtime/pprof;
+	// a profiling build, -tags mfadprofile, does, for CPU profiles only.)
 	runtime.MemProfileRate = 0
 	// First, before any secret is read, as mfad does.
 	if err := harden.Process(); err != nil {
