@@ -110,10 +110,11 @@ func newWorld(t *testing.T) *world {
 }
 
 // freshCode returns a code STS accepts now that this world has not used:
-// STS takes the codes of the previous, current and next 30 s step, once.
-// The previous step's code is taken only while STS will still accept it
-// when the request reaches it (it lapses when this step ends); with none
-// left, the next step brings a new one.
+// STS takes the codes of the previous, current and next 30 s step of its
+// clock, once. The previous step's code is taken only while STS will still
+// accept it when the request reaches it (it lapses when this step ends).
+// With none left, the fake STS's clock moves one step on, as the next step
+// would bring a new code, rather than the test waiting for it.
 func (w *world) freshCode() string {
 	w.t.Helper()
 	if w.codes == nil {
@@ -121,7 +122,7 @@ func (w *world) freshCode() string {
 	}
 	const step = 30 * time.Second
 	for {
-		now := time.Now()
+		now := w.sts.Now()
 		left := step - time.Duration(now.UnixNano()%int64(step))
 		for _, at := range []time.Duration{0, step, -step} {
 			if at < 0 && left < 10*time.Second {
@@ -132,7 +133,8 @@ func (w *world) freshCode() string {
 				return c
 			}
 		}
-		time.Sleep(left) // TOTP: no code is new before the next step
+		skew := now.Sub(time.Now()) + step
+		w.sts.SetClock(func() time.Time { return time.Now().Add(skew) })
 	}
 }
 
@@ -686,5 +688,21 @@ func TestSTSFailuresAsUsersSeeThem(t *testing.T) {
 	want := "mfad: could not reach STS at " + closed + ": connection refused\nhint: check your network connection (and AWS_ENDPOINT_URL_STS, if set), then unlock with the next code\n"
 	if res.stderr != want {
 		t.Errorf("unreachable STS:\n%s\nwant:\n%s", res.stderr, want)
+	}
+}
+
+// TestFreshCodes: a test may unlock more often than TOTP makes new codes
+// (three per 30 s window); each code freshCode hands out is one STS takes.
+func TestFreshCodes(t *testing.T) {
+	w := newWorld(t)
+	w.addKeys()
+	w.serve()
+	for i := range 5 {
+		if res := w.mfad("", nil, "unlock", "--renew", "--code", w.freshCode()); res.exit != 0 {
+			t.Fatalf("unlock %d: %+v", i+1, res)
+		}
+	}
+	if n := len(w.sts.Issued()); n != 5 {
+		t.Fatalf("STS issued %d sessions for 5 unlocks", n)
 	}
 }

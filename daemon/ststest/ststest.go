@@ -211,6 +211,14 @@ func (s *Server) SetNextSessionLifetime(d time.Duration) {
 // SetClock replaces the server's clock.
 func (s *Server) SetClock(now func() time.Time) { s.mu.Lock(); s.now = now; s.mu.Unlock() }
 
+// Now is the time by the server's clock, by which it checks MFA codes.
+func (s *Server) Now() time.Time {
+	s.mu.Lock()
+	now := s.now
+	s.mu.Unlock()
+	return now()
+}
+
 // Calls returns the requests received so far, in order.
 func (s *Server) Calls() []Call {
 	s.mu.Lock()
