@@ -133,7 +133,7 @@ func (w *world) freshCode() string {
 				return c
 			}
 		}
-		skew := now.Sub(time.Now()) + step
+		skew := time.Until(now) + step
 		w.sts.SetClock(func() time.Time { return time.Now().Add(skew) })
 	}
 }

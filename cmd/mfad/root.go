@@ -16,7 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mfad/mfad/cmd/internal/serve"
-	"github.com/mfad/mfad/ipc"
+	"github.com/mfad/mfad/cmd/internal/terminal"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -32,7 +32,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	if err := root.ExecuteContext(ctx); err != nil {
-		printError(stderr, err)
+		terminal.PrintError(stderr, err)
 		return 1
 	}
 	return 0
@@ -87,13 +87,5 @@ func exactArgs(names ...string) cobra.PositionalArgs {
 			return &usageError{err: fmt.Errorf("missing %s", names[len(args)]), cmd: cmd.CommandPath()}
 		}
 		return &usageError{err: fmt.Errorf("too many arguments: %q", args[len(names):]), cmd: cmd.CommandPath()}
-	}
-}
-
-// printError prints err and whatever advice it carries.
-func printError(w io.Writer, err error) {
-	fmt.Fprintf(w, "mfad: %s\n", err)
-	if hint := ipc.HintOf(err); hint != "" {
-		fmt.Fprintf(w, "hint: %s\n", hint)
 	}
 }

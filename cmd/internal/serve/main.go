@@ -9,8 +9,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mfad/mfad/cmd/internal/handoff"
+	"github.com/mfad/mfad/cmd/internal/terminal"
 	"github.com/mfad/mfad/daemon/keystore"
-	"github.com/mfad/mfad/ipc"
 )
 
 // Main is mfad-daemon's command line, serve's flags, and returns its exit
@@ -53,7 +53,7 @@ Flags:
 	if mfad, why := handoff.OtherCLI(); mfad != "" {
 		fmt.Fprintf(stderr, "mfad: warning: %s; `%s serve` serves instead (`mfad service install` makes the service run it)\n", why, mfad)
 		err := handoff.Exec(mfad, append([]string{"serve"}, args...))
-		return exitStatus(stderr, fmt.Errorf("could not run %s: %w", mfad, err))
+		fmt.Fprintf(stderr, "mfad: warning: could not run %s (%v): this daemon serves\n", mfad, err)
 	}
 	var level *LevelError
 	err := Run(ctx, o, stdin, stderr, version)
@@ -70,15 +70,12 @@ func usage(err error) error        { return usageError{err} }
 func (usageError) Hint() string    { return "see `mfad serve --help`" }
 func (e usageError) Unwrap() error { return e.error }
 
-// exitStatus prints err as every mfad command does ("mfad: ...", then a
-// hint) and returns the exit status for it.
+// exitStatus prints err as every mfad command does and returns the exit
+// status for it.
 func exitStatus(stderr io.Writer, err error) int {
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintf(stderr, "mfad: %s\n", err)
-	if hint := ipc.HintOf(err); hint != "" {
-		fmt.Fprintf(stderr, "hint: %s\n", hint)
-	}
+	terminal.PrintError(stderr, err)
 	return 1
 }

@@ -1,5 +1,6 @@
-// Package terminal reads what mfad's commands need from the user: answers
-// typed at a prompt on the terminal, or lines of stdin when it is not one.
+// Package terminal is how mfad's commands talk with the user: answers
+// typed at a prompt on the terminal, or lines of stdin when it is not one,
+// and errors told as every command tells them.
 package terminal
 
 import (
@@ -13,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/mfad/mfad/daemon/keystore"
+	"github.com/mfad/mfad/ipc"
 )
 
 // Input reads answers from stdin: from the terminal with a prompt when
@@ -92,4 +94,13 @@ func OpenKeystore(in *Input) (*keystore.Store, error) {
 		return nil, err
 	}
 	return keystore.Open(opts)
+}
+
+// PrintError prints err as every mfad command does: "mfad: message", then
+// what to do, "hint: ...", when err carries advice.
+func PrintError(w io.Writer, err error) {
+	fmt.Fprintf(w, "mfad: %s\n", err)
+	if hint := ipc.HintOf(err); hint != "" {
+		fmt.Fprintf(w, "hint: %s\n", hint)
+	}
 }
