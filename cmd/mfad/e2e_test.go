@@ -109,17 +109,26 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
-// freshCode returns a code STS accepts now that this world has not used:
-// STS takes the codes of the previous, current and next 30 s step of its
-// clock, once. The previous step's code is taken only while STS will still
-// accept it when the request reaches it (it lapses when this step ends).
-// With none left, the fake STS's clock moves one step on, as the next step
-// would bring a new code, rather than the test waiting for it.
+// freshCode returns a code of the user's that STS accepts now and this
+// world has not used.
 func (w *world) freshCode() string {
 	w.t.Helper()
 	if w.codes == nil {
 		w.codes = map[string]bool{}
 	}
+	c := w.unusedCode(w.user.Code, w.codes)
+	w.codes[c] = true
+	return c
+}
+
+// unusedCode returns the code of an authenticator (code, for a time) that
+// STS accepts now and that is not in used. STS takes the codes of the
+// previous, current and next 30 s step of its clock, once. The previous
+// step's code is taken only while STS will still accept it when the
+// request reaches it (it lapses when this step ends). With none left, the
+// fake STS's clock moves one step on, as the next step would bring a new
+// code, rather than the test waiting for it.
+func (w *world) unusedCode(code func(time.Time) string, used map[string]bool) string {
 	const step = 30 * time.Second
 	for {
 		now := w.sts.Now()
@@ -128,8 +137,7 @@ func (w *world) freshCode() string {
 			if at < 0 && left < 10*time.Second {
 				break
 			}
-			if c := w.user.Code(now.Add(at)); !w.codes[c] {
-				w.codes[c] = true
+			if c := code(now.Add(at)); !used[c] {
 				return c
 			}
 		}

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -51,18 +50,6 @@ func code(seed string, at time.Time) string {
 	return c
 }
 
-// unusedCode is a code STS accepts now (the previous, current or next
-// step's) other than the ones given, which enabling the device used.
-func unusedCode(seed string, used ...string) string {
-	for _, step := range []time.Duration{-30 * time.Second, 0, 30 * time.Second} {
-		c := code(seed, time.Now().Add(step))
-		if !slices.Contains(used, c) {
-			return c
-		}
-	}
-	panic("no unused code")
-}
-
 // stopDaemon ends a daemon that init started in the background.
 func (w *world) stopDaemon(t *testing.T) {
 	t.Helper()
@@ -98,7 +85,7 @@ func TestInitFromScratch(t *testing.T) {
 	if err := w.sts.WaitFor(ctx, func() bool { return len(w.sts.Mutations()) >= 2 }); err != nil {
 		t.Fatalf("device not enabled: %v\n%s%s", err, &out, &errOut)
 	}
-	io.WriteString(stdin, unusedCode(seed, c1, c2)+"\n")
+	io.WriteString(stdin, w.unusedCode(func(at time.Time) string { return code(seed, at) }, map[string]bool{c1: true, c2: true})+"\n")
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("mfad init --yes: %v\n%s%s", err, &out, &errOut)
 	}

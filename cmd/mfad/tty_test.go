@@ -198,7 +198,7 @@ func TestTerminalInit(t *testing.T) {
 	answer("make it carol's permissions boundary? [y/N]: ", "y")
 	answer("Start it now (for good: `mfad service install`)? [y/N]: ", "y")
 	term.expect("MFA code to unlock (wait for a new one): ")
-	term.typeLine(unusedCode(seed, c1, c2))
+	term.typeLine(w.unusedCode(func(at time.Time) string { return code(seed, at) }, map[string]bool{c1: true, c2: true}))
 	if status := term.wait(); status != 0 {
 		t.Fatalf("init: exit %d\n%s", status, term.output())
 	}
