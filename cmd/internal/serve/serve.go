@@ -95,6 +95,7 @@ func Run(ctx context.Context, o Options, stdin io.Reader, stderr io.Writer, vers
 		}
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, opts))
+	tuneGC(os.Getenv)
 	if o.CPUProfile != "" {
 		stop, err := startCPUProfile(o.CPUProfile)
 		if err != nil {
@@ -189,6 +190,23 @@ func Run(ctx context.Context, o Options, stdin io.Reader, stderr io.Writer, vers
 		Notifier:    notifier,
 		WarnBefore:  o.WarnBefore,
 	})
+}
+
+// gcPercent is the GC target the daemon runs at (GOGC). Its live heap is
+// under a megabyte, so at Go's default of 100 it collects after every
+// 4 MB allocated, which under load is every few hundred credential
+// fetches. At 200 it collects half as often: measured on the benchmark's
+// 2-core machine, 7% less CPU per credential fetch on kept-alive
+// connections at 32 clients (1% on new connections), for about 4 MB more
+// at the peak, which the idle trim hands back (daemon.IdleTrimAfter).
+const gcPercent = 200
+
+// tuneGC sets the daemon's GC target, unless the user set GOGC: that is
+// theirs to choose.
+func tuneGC(getenv func(string) string) {
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 }
 
 // keyringProbe bounds the daemon's first look at its keyring.

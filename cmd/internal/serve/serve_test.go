@@ -2,6 +2,7 @@ package serve
 
 import (
 	"context"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -28,5 +29,24 @@ func TestMainCommandLine(t *testing.T) {
 		if code, _, errOut := run(strings.Fields(c.args)...); code != 1 || !strings.HasSuffix(errOut, c.want) {
 			t.Errorf("%s: exit %d, stderr %q, want it to end %q", c.args, code, errOut, c.want)
 		}
+	}
+}
+
+// TestTuneGC: the daemon collects at its own GC target, unless GOGC in
+// its environment says otherwise.
+func TestTuneGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	tuneGC(func(string) string { return "" })
+	if got := debug.SetGCPercent(100); got != gcPercent {
+		t.Errorf("GC target %d without GOGC, want %d", got, gcPercent)
+	}
+	tuneGC(func(name string) string {
+		if name == "GOGC" {
+			return "50"
+		}
+		return ""
+	})
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GC target %d with GOGC set: the user's choice was overridden", got)
 	}
 }
