@@ -213,7 +213,7 @@ func Run(ctx context.Context, cfg Config) error {
 	ctl := &controller{cfg: cfg, sessions: sessions, imds: imdsHandler, served: served, endpoint: endpoint, prompt: prompt, auto: source.auto,
 		containerEndpoint: strings.TrimSuffix(endpoint, "/") + imds.ContainerPathPrefix, containerTokenFile: tokenFile}
 	guarded := newGuardedListener(tcp, cfg.Logger, &ctl.refusedOtherUser, IdleTrimAfter, debug.FreeOSMemory)
-	imdsServer := newIMDSServer(imdsHandler, guarded.connState, cfg.Logger)
+	imdsServer := guarded.server(imdsHandler, cfg.Logger)
 	ipcServer := ipc.NewServer(ctl, cfg.Logger)
 
 	prompt.update(sessions, time.Now())
@@ -690,39 +690,4 @@ func (c *controller) Lock(ctx context.Context, req ipc.LockRequest) (ipc.LockRes
 			"run `mfad lock` again once the keyring is reachable")
 	}
 	return ipc.LockResponse{Profile: profile, WasLocked: was, Source: root, Roles: roles}, nil
-}
-
-// connTimeout bounds each wait on an IMDS connection: for a request's
-// headers (a slowloris), for the whole request, and between requests.
-//
-// One figure for all three, on purpose: net/http arms each wait as a
-// read deadline, a runtime timer, and the Go runtime wakes its network
-// poller (an eventfd written and read, another epoll_wait, a thread
-// woken) whenever a new timer falls due before the earliest one the
-// poller sleeps until. With a shorter header deadline than the idle one,
-// every request on a kept-alive connection did that: 1.8 more write and
-// 2.7 more read and epoll_wait calls per credential sequence than a
-// server without deadlines. With one figure, each deadline net/http sets
-// is later than every one already set, and the poller sleeps on.
-// SDKs fetch credentials in one burst of three requests and come back
-// minutes later, so closing a connection idle for 5 s costs them nothing.
-const connTimeout = 5 * time.Second
-
-// newIMDSServer is the HTTP server of the IMDS endpoint.
-func newIMDSServer(h http.Handler, connState func(net.Conn, http.ConnState), logger *slog.Logger) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ConnState:         connState,
-		ReadHeaderTimeout: connTimeout,
-		ReadTimeout:       connTimeout,
-		IdleTimeout:       connTimeout,
-		// No WriteTimeout: every answer is a few hundred bytes, which the
-		// socket buffer takes at once, and arming a write deadline costs
-		// about 5% of a request.
-		MaxHeaderBytes: 16 << 10,
-		// "OPTIONS *" goes through the same checks as every request,
-		// not net/http's own answer.
-		DisableGeneralOptionsHandler: true,
-		ErrorLog:                     slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
-	}
 }

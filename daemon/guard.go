@@ -58,13 +58,16 @@ type guardedListener struct {
 	quiet     *time.Timer
 	trimAfter time.Duration
 	trim      func()
+	// reaper closes the connections that wait too long.
+	reaper *reaper
 }
 
 // newGuardedListener guards l. trim runs once the endpoint has gone
 // trimAfter without a connection.
 func newGuardedListener(l net.Listener, logger *slog.Logger, refused *atomic.Uint64, trimAfter time.Duration, trim func()) *guardedListener {
 	g := &guardedListener{Listener: l, self: uint32(os.Getuid()), refused: refused, stopped: make(chan struct{}),
-		log: &refusalLog{logger: logger, every: refusalLogEvery, seen: map[uint32]*refusals{}}, trimAfter: trimAfter, trim: trim}
+		log: &refusalLog{logger: logger, every: refusalLogEvery, seen: map[uint32]*refusals{}}, trimAfter: trimAfter, trim: trim,
+		reaper: newReaper(connTimeout, reapEvery)}
 	g.quiet = time.AfterFunc(trimAfter, g.trimIfQuiet)
 	g.quiet.Stop()
 	return g
@@ -110,7 +113,9 @@ func (l *guardedListener) Accept() (net.Conn, error) {
 		// Busy from now: it carries a request (its state starts as
 		// http.StateNew, the zero value).
 		l.busy.Add(1)
-		return &countedConn{Conn: c, l: l}, nil
+		cc := &countedConn{Conn: c, l: l}
+		l.reaper.add(cc)
+		return cc, nil
 	}
 }
 
@@ -128,6 +133,26 @@ func (l *guardedListener) connState(c net.Conn, state http.ConnState) {
 		l.busy.Add(1)
 	case !busy(state) && busy(was):
 		l.busy.Add(-1)
+	}
+}
+
+// server is the HTTP server of the IMDS endpoint, serving h on the
+// connections l accepts.
+func (l *guardedListener) server(h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:     l.reaper.timed(h),
+		ConnState:   l.connState,
+		ConnContext: withConn,
+		// No read deadlines: the reaper times connections (connTimeout).
+		ReadHeaderTimeout: -1,
+		IdleTimeout:       -1,
+		// No WriteTimeout: every answer is a few hundred bytes, which the
+		// socket buffer takes at once.
+		MaxHeaderBytes: 16 << 10,
+		// "OPTIONS *" goes through the same checks as every request,
+		// not net/http's own answer.
+		DisableGeneralOptionsHandler: true,
+		ErrorLog:                     slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
 	}
 }
 
@@ -188,10 +213,17 @@ type countedConn struct {
 	l      *guardedListener
 	closed sync.Once
 	state  atomic.Int32 // its http.ConnState, for guardedListener.connState; starts as StateNew
+	// For the reaper: when its current wait began (reaper.now), and
+	// whether a handler is answering it, untimed.
+	since     atomic.Int64
+	inHandler atomic.Bool
 }
 
 func (c *countedConn) Close() error {
-	c.closed.Do(c.l.closed)
+	c.closed.Do(func() {
+		c.l.reaper.remove(c)
+		c.l.closed()
+	})
 	return c.Conn.Close()
 }
 
