@@ -158,7 +158,7 @@ func Run(ctx context.Context, cfg Config) error {
 	served.setProfile(profile)
 	tcp := cfg.Listener
 	if tcp == nil {
-		if tcp, err = net.Listen("tcp", cfg.Listen); err != nil {
+		if tcp, err = listenTCP(ctx, cfg.Listen); err != nil {
 			if squat := CheckHolder(cfg.Listen); squat != nil {
 				return squat
 			}

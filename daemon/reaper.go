@@ -27,6 +27,18 @@ import (
 // with a body, which no IMDS request has, is timed throughout.
 const connTimeout = 5 * time.Second
 
+// listenTCP listens on addr for the IMDS endpoint. Its connections get no
+// TCP keep-alive probes: the reaper closes an idle connection after
+// connTimeout, long before the first probe (15 s) would go out, and on
+// loopback a probe learns nothing. Go arms them with four setsockopt calls
+// on every accepted connection otherwise. (A listener handed over by
+// systemd's socket activation is net.FileListener's, which arms them: Go
+// has no way to say otherwise for it.)
+func listenTCP(ctx context.Context, addr string) (net.Listener, error) {
+	lc := net.ListenConfig{KeepAlive: -1}
+	return lc.Listen(ctx, "tcp", addr)
+}
+
 // reapEvery is how often the reaper looks at the open connections.
 const reapEvery = time.Second
 
