@@ -101,7 +101,11 @@ func (r *reaper) reap() {
 			late = append(late, c)
 		}
 	}
-	if len(r.conns) > len(late) {
+	// Another round while any connection is in the set, the late ones
+	// included: they leave it only as they close, below, and one
+	// accepted meanwhile (not the first in the set, so add does not
+	// start a round) must still be timed.
+	if len(r.conns) > 0 {
 		r.timer.Reset(r.every)
 	}
 	r.mu.Unlock()
