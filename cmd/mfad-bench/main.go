@@ -7,6 +7,8 @@
 //
 //	go run ./cmd/mfad-bench                  # full run, a few minutes
 //	go run ./cmd/mfad-bench -out results.md  # also write the report there
+//	go run ./cmd/mfad-bench -ab OLD/mfad-daemon -reps 10 -concurrency 8,32
+//	                                         # this build against another, A/B
 package main
 
 import (
@@ -34,6 +36,7 @@ func main() {
 	out := flag.String("out", "", "also write the report to this file")
 	mfad := flag.String("mfad", "", "the mfad binary, with the mfad-daemon beside it if there is one (default: build both as a release)")
 	idle := flag.Duration("idle", idleAfter, "how long after its last request a server's memory is read as idle (the daemon hands memory back after 30 s)")
+	ab := flag.String("ab", "", "instead of the full run, compare this build's daemon (A) with another build's mfad-daemon or mfad `binary` (B), run in turn")
 	cpuProfile := flag.String("cpuprofile", "", "write CPU profiles of the servers under load: the daemon's to `file`, the peers' to file.bare and file.aws-vault")
 	flag.Parse()
 	log.SetFlags(0)
@@ -47,11 +50,20 @@ func main() {
 		}
 		levels = append(levels, n)
 	}
-	rep, err := measure(context.Background(), config{mfad: *mfad, cpuProfile: *cpuProfile, duration: *duration, reps: *reps, levels: levels, runs: *runs, idle: *idle})
-	if err != nil {
-		log.Fatal(err)
+	c := config{mfad: *mfad, cpuProfile: *cpuProfile, duration: *duration, reps: *reps, levels: levels, runs: *runs, idle: *idle}
+	var text string
+	if *ab != "" {
+		var err error
+		if text, err = compare(c, *ab); err != nil {
+			log.Fatal(err)
+		}
+	} else {
+		rep, err := measure(context.Background(), c)
+		if err != nil {
+			log.Fatal(err)
+		}
+		text = rep.markdown()
 	}
-	text := rep.markdown()
 	fmt.Print(text)
 	if *out != "" {
 		if err := os.WriteFile(*out, []byte(text), 0o644); err != nil {

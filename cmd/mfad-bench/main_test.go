@@ -68,3 +68,26 @@ func TestSmallRun(t *testing.T) {
 		t.Errorf("client view skipped: %s", rep.cliSkipped)
 	}
 }
+
+// TestCompare runs the A/B comparison small, a build against itself: it
+// must fail no sequence and report every load shape with its ratios.
+func TestCompare(t *testing.T) {
+	dir := t.TempDir()
+	build := exec.Command("go", "build", "-o", dir, "../mfad", "../mfad-daemon")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	text, err := compare(config{mfad: filepath.Join(dir, "mfad"), duration: 100 * time.Millisecond, reps: 2, levels: []int{2}}, filepath.Join(dir, "mfad"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"IMDS, new connection per sequence, 2 clients", "IMDS, kept-alive connection, 2 clients",
+		"container endpoint, new connection per sequence, 2 clients", "container endpoint, kept-alive connection, 2 clients", "B: " + filepath.Join(dir, "mfad") + " serve"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("report lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "NaN") || strings.Contains(text, "Inf") {
+		t.Errorf("report has a ratio of nothing:\n%s", text)
+	}
+}

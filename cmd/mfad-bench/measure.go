@@ -133,6 +133,45 @@ func newBench(bin string, profiling bool) (*bench, error) {
 	return b, nil
 }
 
+// unlock stores the user's keys and unlocks the session times (the
+// first starts it, the others renew it), with how long each unlock took.
+// The session stays in the keyrings: each daemon started after restores it.
+func (b *bench) unlock(times int) ([]time.Duration, error) {
+	add := exec.Command(b.bin, "add", "--env", "default")
+	add.Env = append(slices.Clone(b.env), "AWS_ACCESS_KEY_ID="+b.user.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+b.user.SecretAccessKey)
+	if out, err := add.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("mfad add: %v: %s", err, out)
+	}
+	d, _, err := b.start([]string{b.bin, "serve"}, false, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer d.stop()
+	var took []time.Duration
+	for range times {
+		_, t, err := b.mfad("unlock", "--renew", "--code", b.freshCode())
+		if err != nil {
+			return nil, err
+		}
+		took = append(took, t)
+	}
+	return took, nil
+}
+
+// containerToken is the container endpoint's token of the daemon d
+// (`mfad env --container`).
+func (b *bench) containerToken() (string, error) {
+	env, _, err := b.mfad("env", "--container")
+	if err != nil {
+		return "", err
+	}
+	m := regexp.MustCompile(`AWS_CONTAINER_AUTHORIZATION_TOKEN='?([^'\s;]+)`).FindStringSubmatch(env)
+	if m == nil {
+		return "", fmt.Errorf("no container token in `mfad env --container`: %s", env)
+	}
+	return m[1], nil
+}
+
 func (b *bench) close() {
 	b.sts.Close()
 	os.RemoveAll(b.home)
@@ -268,29 +307,12 @@ func measure(ctx context.Context, c config) (*report, error) {
 	if c.mfad != "" {
 		rep.build = c.mfad
 	}
-	keyEnv := append(slices.Clone(b.env), "AWS_ACCESS_KEY_ID="+b.user.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+b.user.SecretAccessKey)
-	add := exec.Command(b.bin, "add", "--env", "default")
-	add.Env = keyEnv
-	if out, err := add.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("mfad add: %v: %s", err, out)
-	}
-
 	byHand := []string{b.bin, "serve"}
 	rep.startCmd = strings.Join(b.serviceCommand(), " ")
 	rep.startCmd = strings.ReplaceAll(rep.startCmd, filepath.Dir(b.bin)+"/", "")
-	d, _, err := b.start(byHand, false, nil)
-	if err != nil {
+	if rep.unlock, err = b.unlock(min(c.runs, 5)); err != nil {
 		return nil, err
 	}
-	for range min(c.runs, 5) {
-		_, took, err := b.mfad("unlock", "--renew", "--code", b.freshCode())
-		if err != nil {
-			d.stop()
-			return nil, err
-		}
-		rep.unlock = append(rep.unlock, took)
-	}
-	d.stop()
 
 	// The session is in the keyring now: each start restores it.
 	bundle, err := writeCABundle(b.home)
@@ -320,7 +342,7 @@ func measure(ctx context.Context, c config) (*report, error) {
 	if c.cpuProfile != "" {
 		serveArgs = []string{"--cpuprofile", c.cpuProfile}
 	}
-	d, _, err = b.start(byHand, true, serveArgs)
+	d, _, err := b.start(byHand, true, serveArgs)
 	if err != nil {
 		return nil, err
 	}
@@ -332,16 +354,12 @@ func measure(ctx context.Context, c config) (*report, error) {
 		}
 		rep.status = append(rep.status, took)
 	}
-	env, _, err := b.mfad("env", "--container")
+	token, err := b.containerToken()
 	if err != nil {
 		return nil, err
 	}
-	m := regexp.MustCompile(`AWS_CONTAINER_AUTHORIZATION_TOKEN='?([^'\s;]+)`).FindStringSubmatch(env)
-	if m == nil {
-		return nil, fmt.Errorf("no container token in `mfad env --container`: %s", env)
-	}
 	mfadIMDS := endpoint{name: "mfad", addr: d.addr, pid: d.pid()}
-	mfadContainer := endpoint{name: "mfad", addr: d.addr, pid: d.pid(), container: "/profiles/default", authorization: m[1]}
+	mfadContainer := endpoint{name: "mfad", addr: d.addr, pid: d.pid(), container: "/profiles/default", authorization: token}
 
 	// The documents the peers serve: mfad's own.
 	docs := filepath.Join(b.home, "docs")
