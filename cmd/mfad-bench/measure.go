@@ -158,7 +158,7 @@ func (b *bench) unlock(times int) ([]time.Duration, error) {
 	return took, nil
 }
 
-// containerToken is the container endpoint's token of the daemon d
+// containerToken is the container endpoint's token, from the daemon running
 // (`mfad env --container`).
 func (b *bench) containerToken() (string, error) {
 	env, _, err := b.mfad("env", "--container")
