@@ -16,10 +16,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -302,17 +300,32 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// iamRoleName compiles on first use: at package init its {1,64} alone
-// costs every mfad process 860 allocations and a millisecond.
-var iamRoleName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\w+=,.@-]{1,64}$`) })
-
 // roleName is the name listed on the IMDS role path. botocore puts it into a
 // URL unescaped, so a profile name that is not a valid role name is not used.
 func roleName(profile string) string {
-	if iamRoleName().MatchString(profile) {
+	if isRoleName(profile) {
 		return profile
 	}
 	return "mfad"
+}
+
+// isRoleName reports whether s is a valid IAM role name: 1 to 64 ASCII
+// letters, digits and _+=,.@- characters. (A regexp of it kept 27 kB of
+// compiled program in the daemon's heap for good.)
+func isRoleName(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("_+=,.@-", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // servedProfile is the imds.Source of the profile on the IMDS endpoint.

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mfad/mfad/daemon/peeruid"
+	"github.com/mfad/mfad/imds"
 )
 
 // maxConns bounds the IMDS endpoint's open connections, the user's own
@@ -140,9 +142,11 @@ func (l *guardedListener) connState(c net.Conn, state http.ConnState) {
 // connections l accepts.
 func (l *guardedListener) server(h http.Handler, logger *slog.Logger) *http.Server {
 	return &http.Server{
-		Handler:     l.reaper.timed(h),
-		ConnState:   l.connState,
-		ConnContext: withConn,
+		Handler:   l.reaper.timed(h),
+		ConnState: l.connState,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return withConn(imds.ConnContext(ctx, c), c)
+		},
 		// No read deadlines: the reaper times connections (connTimeout).
 		ReadHeaderTimeout: -1,
 		IdleTimeout:       -1,

@@ -151,7 +151,7 @@ func NewHandler(src Source, opts Options) *Handler {
 	r.MethodNotAllowed(func(w http.ResponseWriter, _ *http.Request) {
 		writeText(w, http.StatusMethodNotAllowed, "method not allowed")
 	})
-	r.Put(tokenPath, h.putToken)
+	r.Put(tokenPath, func(w http.ResponseWriter, r *http.Request) { h.putToken(w, r, connFactsOf(r.Context())) })
 	if opts.Container != nil && opts.Container.Token != "" {
 		r.Get(ContainerPathPrefix+"{profile}", func(w http.ResponseWriter, r *http.Request) {
 			h.containerCredentials(w, r, chi.URLParam(r, "profile"))
@@ -195,13 +195,14 @@ func (h *Handler) Stats() Stats {
 // the requests every credential fetch makes (fast), and routes the rest by
 // their normalised path.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if status, reason := refusal(r); status != 0 {
+	conn := connFactsOf(r.Context())
+	if status, reason := refusal(r, conn); status != 0 {
 		h.count.refused.Add(1)
 		h.opts.Logger.Debug("imds: refused request", "reason", reason, "method", r.Method, "remote", r.RemoteAddr)
 		refuse(w, status)
 		return
 	}
-	if h.fast(w, r) {
+	if h.fast(w, r, conn) {
 		return
 	}
 	// "//latest/meta-data/iam/security-credentials/" and every other
@@ -227,14 +228,14 @@ const (
 // router answers them (the router keeps the same routes for every other
 // spelling), without its per-request cost: a routing context and a copy
 // of the request for each, on every SDK's hottest path.
-func (h *Handler) fast(w http.ResponseWriter, r *http.Request) bool {
+func (h *Handler) fast(w http.ResponseWriter, r *http.Request, conn *connFacts) bool {
 	p := r.URL.Path
 	switch r.Method {
 	case http.MethodPut:
 		if p != tokenPath {
 			return false
 		}
-		h.putToken(w, r)
+		h.putToken(w, r, conn)
 		return true
 	case http.MethodGet:
 	default:
@@ -260,7 +261,7 @@ func (h *Handler) fast(w http.ResponseWriter, r *http.Request) bool {
 	if strings.IndexByte(rest, '/') >= 0 || (rest != "" && !isClean(p)) {
 		return false
 	}
-	if !h.tokenAllows(w, r) {
+	if !h.tokenAllows(w, r, conn) {
 		return true
 	}
 	if rest == "" {
@@ -281,7 +282,9 @@ func isClean(p string) bool {
 	return !strings.Contains(p, "//") && !strings.Contains(p, "/.")
 }
 
-func (h *Handler) putToken(w http.ResponseWriter, r *http.Request) {
+// putToken issues a token; conn (if not nil) remembers it for the
+// requests that follow on the connection.
+func (h *Handler) putToken(w http.ResponseWriter, r *http.Request, conn *connFacts) {
 	if _, ok := r.Header[http.CanonicalHeaderKey("X-Forwarded-For")]; ok {
 		// EC2 refuses forwarded token requests: a proxy or an SSRF-prone
 		// app must not be able to obtain a token for a remote caller.
@@ -310,7 +313,11 @@ func (h *Handler) putToken(w http.ResponseWriter, r *http.Request) {
 	// Written from pooled memory: net/http copies it into the
 	// connection's buffer at once.
 	s := h.tokens.scratch.Get().(*tokenScratch)
-	h.tokens.issueInto(s, h.opts.Now().Add(ttl))
+	expires := h.opts.Now().Add(ttl)
+	h.tokens.issueInto(s, expires)
+	if conn != nil {
+		conn.remember(&s.encoded, expires.Unix())
+	}
 	writeHeader(w, http.StatusOK, textPlain)
 	_, _ = w.Write(s.encoded[:])
 	h.tokens.scratch.Put(s)
@@ -331,18 +338,19 @@ func parseTTL(s string) (time.Duration, bool) {
 // none while IMDSv1 is allowed.
 func (h *Handler) requireToken(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if h.tokenAllows(w, r) {
+		if h.tokenAllows(w, r, connFactsOf(r.Context())) {
 			next.ServeHTTP(w, r)
 		}
 	})
 }
 
 // tokenAllows reports whether r carries a valid token, or none while
-// IMDSv1 is allowed; otherwise it answers 401.
-func (h *Handler) tokenAllows(w http.ResponseWriter, r *http.Request) bool {
+// IMDSv1 is allowed; otherwise it answers 401. conn, if not nil, knows the
+// connection's last valid token.
+func (h *Handler) tokenAllows(w http.ResponseWriter, r *http.Request, conn *connFacts) bool {
 	values, present := r.Header[TokenHeader]
 	switch {
-	case present && len(values) == 1 && h.tokens.valid(values[0], h.opts.Now()):
+	case present && len(values) == 1 && h.validToken(values[0], conn):
 		h.count.tokenRequests.Add(1)
 	case !present && h.opts.AllowIMDSv1:
 		h.count.v1Requests.Add(1)
@@ -352,6 +360,27 @@ func (h *Handler) tokenAllows(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	return true
+}
+
+// validToken reports whether token is valid now: the connection's own
+// (conn.known) needs no hash, only its expiry checked; another is verified
+// and becomes the connection's.
+func (h *Handler) validToken(token string, conn *connFacts) bool {
+	if conn == nil {
+		return h.tokens.valid(token, h.opts.Now())
+	}
+	now := h.opts.Now().Unix()
+	if expires, ok := conn.known(token); ok {
+		return now < expires
+	}
+	expires, ok := h.tokens.verify(token)
+	if !ok {
+		return false
+	}
+	var t encodedToken
+	copy(t[:], token)
+	conn.remember(&t, expires)
+	return now < expires
 }
 
 func (h *Handler) roleList(w http.ResponseWriter, r *http.Request, extended bool) {

@@ -13,16 +13,25 @@ import (
 // other hosts, web pages (DNS rebinding, cross-site requests) and proxies.
 // Checks that need the operating system, such as the peer's user, belong to
 // whoever owns the listener.
-func refusal(r *http.Request) (status int, reason string) {
+//
+// conn holds what ConnContext recorded of r's connection; without it (nil)
+// the peer and the port are read from r.
+func refusal(r *http.Request, conn *connFacts) (status int, reason string) {
 	if !strings.HasPrefix(r.RequestURI, "/") {
 		// Absolute-form targets ("GET http://evil/ HTTP/1.1") are what
 		// proxies receive; an SDK never sends one.
 		return http.StatusBadRequest, "request target is not a path"
 	}
-	if !loopbackPeer(r.RemoteAddr) {
+	loopback, port := false, 0
+	if conn != nil {
+		loopback, port = conn.loopbackPeer, conn.port
+	} else {
+		loopback, port = loopbackPeer(r.RemoteAddr), localPort(r)
+	}
+	if !loopback {
 		return http.StatusForbidden, "peer is not on loopback"
 	}
-	if !allowedHost(r) {
+	if !allowedHost(r.Host, port) {
 		return http.StatusForbidden, "host header is not a loopback name for this port"
 	}
 	for name := range r.Header {
@@ -39,15 +48,14 @@ func loopbackPeer(remoteAddr string) bool {
 	return err == nil && ap.Addr().Unmap().IsLoopback()
 }
 
-// allowedHost reports whether r's Host names this listener by a loopback
-// name. An exact allowlist defeats DNS rebinding: a rebound name reaches the
-// port but carries the attacker's host name.
-func allowedHost(r *http.Request) bool {
-	port := localPort(r)
+// allowedHost reports whether host (a request's Host) names the listener
+// at port by a loopback name. An exact allowlist defeats DNS rebinding: a
+// rebound name reaches the port but carries the attacker's host name.
+func allowedHost(host string, port int) bool {
 	if port == 0 {
 		return false
 	}
-	host, portText := r.Host, ""
+	portText := ""
 	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") {
 		host, portText = host[:i], host[i+1:]
 	}

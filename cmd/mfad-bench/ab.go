@@ -39,6 +39,9 @@ func compare(c config, other string) (string, error) {
 	for _, container := range []bool{false, true} {
 		for _, fresh := range []bool{true, false} {
 			for _, n := range c.levels {
+				if !c.wants(container, fresh) {
+					continue
+				}
 				r := row{container: container, fresh: fresh, concurrency: n}
 				var results [2][]loadResult
 				for range c.reps {

@@ -9,6 +9,8 @@
 //	go run ./cmd/mfad-bench -out results.md  # also write the report there
 //	go run ./cmd/mfad-bench -ab OLD/mfad-daemon -reps 10 -concurrency 8,32
 //	                                         # this build against another, A/B
+//	go run ./cmd/mfad-bench -loads imds-kept -concurrency 32 -cpuprofile cpu.prof
+//	                                         # one load shape, profiled
 package main
 
 import (
@@ -32,6 +34,7 @@ func main() {
 	duration := flag.Duration("duration", 2*time.Second, "how long each server runs under each load shape")
 	reps := flag.Int("reps", 7, "repetitions of each load shape")
 	concurrency := flag.String("concurrency", "1,8,32", "client counts, comma-separated")
+	loads := flag.String("loads", strings.Join(loadNames, ","), "load shapes to run, comma-separated (fewer, for profiling one)")
 	runs := flag.Int("runs", 10, "runs of each timed command (start-up, status, unlock, AWS CLI)")
 	out := flag.String("out", "", "also write the report to this file")
 	mfad := flag.String("mfad", "", "the mfad binary, with the mfad-daemon beside it if there is one (default: build both as a release)")
@@ -50,7 +53,15 @@ func main() {
 		}
 		levels = append(levels, n)
 	}
-	c := config{mfad: *mfad, cpuProfile: *cpuProfile, duration: *duration, reps: *reps, levels: levels, runs: *runs, idle: *idle}
+	shapes := map[string]bool{}
+	for _, s := range strings.Split(*loads, ",") {
+		s = strings.TrimSpace(s)
+		if !slices.Contains(loadNames, s) {
+			log.Fatalf("bad -loads %q: the shapes are %s", *loads, strings.Join(loadNames, ", "))
+		}
+		shapes[s] = true
+	}
+	c := config{mfad: *mfad, cpuProfile: *cpuProfile, duration: *duration, reps: *reps, levels: levels, loads: shapes, runs: *runs, idle: *idle}
 	var text string
 	if *ab != "" {
 		var err error
@@ -78,8 +89,28 @@ type config struct {
 	duration   time.Duration
 	reps       int
 	levels     []int
+	loads      map[string]bool // by loadName; runs all when nil
 	runs       int
 	idle       time.Duration // wait before reading idle memory
+}
+
+// loadNames name the load shapes for -loads: the endpoint, and whether each
+// sequence opens a new connection or reuses a kept-alive one.
+var loadNames = []string{"imds-new", "imds-kept", "container-new", "container-kept"}
+
+// wants reports whether the load shape of an endpoint (IMDS or container)
+// and kind of connection is to be run.
+func (c config) wants(container, fresh bool) bool {
+	name := "imds"
+	if container {
+		name = "container"
+	}
+	if fresh {
+		name += "-new"
+	} else {
+		name += "-kept"
+	}
+	return c.loads == nil || c.loads[name]
 }
 
 func machine() string {

@@ -439,6 +439,9 @@ func measure(ctx context.Context, c config) (*report, error) {
 
 	for _, fresh := range []bool{true, false} {
 		for _, n := range c.levels {
+			if !c.wants(false, fresh) {
+				continue
+			}
 			servers := imdsServers
 			if n == 1 {
 				servers = append(slices.Clone(servers), mockServer)
@@ -448,7 +451,7 @@ func measure(ctx context.Context, c config) (*report, error) {
 	}
 	for _, fresh := range []bool{true, false} {
 		for _, n := range c.levels {
-			if n > 1 {
+			if n > 1 && c.wants(true, fresh) {
 				rep.rows = append(rep.rows, loadRows(c, true, fresh, n, containerServers))
 			}
 		}
