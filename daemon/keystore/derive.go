@@ -41,8 +41,21 @@ func DeriveInChild(exe string) {
 		dieWithParent(cmd)
 		cmd.Stdin = bytes.NewReader(in)
 		var out, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &stderr
-		if err := cmd.Run(); err != nil {
+		cmd.Stderr = &stderr
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			return nil, err
+		}
+		if err := cmd.Start(); err != nil {
+			return nil, fmt.Errorf("deriving the file keyring's key in %s: %v", exe, err)
+		}
+		// The answer is read to its end (the child's exit) before Wait:
+		// a pipe waits in the network poller, while Wait's system call
+		// would block a thread for the tenth of a second scrypt takes,
+		// and the runtime would start another to run the daemon
+		// meanwhile, which it keeps for the process's life (50 kB).
+		_, readErr := out.ReadFrom(stdout)
+		if err := errors.Join(cmd.Wait(), readErr); err != nil {
 			return nil, fmt.Errorf("deriving the file keyring's key in %s: %v: %s", exe, err, strings.TrimSpace(stderr.String()))
 		}
 		key, err := base64.RawStdEncoding.DecodeString(strings.TrimSpace(out.String()))

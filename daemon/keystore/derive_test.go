@@ -2,6 +2,7 @@ package keystore
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -50,6 +51,15 @@ func TestDeriveInChild(t *testing.T) {
 	DeriveInChild("/bin/true")
 	if _, err := kdfParamsForTest().stretch("x"); err == nil || !strings.Contains(err.Error(), "no key") {
 		t.Fatalf("a child that answered nothing: %v", err)
+	}
+	DeriveInChild("/bin/false")
+	if _, err := kdfParamsForTest().stretch("x"); err == nil || !strings.Contains(err.Error(), "exit status 1") {
+		t.Fatalf("a child that failed: %v", err)
+	}
+	missing := filepath.Join(t.TempDir(), "mfad")
+	DeriveInChild(missing)
+	if _, err := kdfParamsForTest().stretch("x"); err == nil || !strings.Contains(err.Error(), missing) {
+		t.Fatalf("no child to run: %v", err)
 	}
 }
 
