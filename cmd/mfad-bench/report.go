@@ -15,7 +15,7 @@ type target struct {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
 func us(d time.Duration) string { return fmt.Sprintf("%.1f µs", float64(d)/float64(time.Microsecond)) }
-func mb(kb int64) string        { return fmt.Sprintf("%.1f MB", float64(kb)/1024) }
+func mb(kb int64) string        { return fmt.Sprintf("%.2f MB", float64(kb)/1024) }
 
 func (r row) title() string {
 	endpoint, conns := "IMDS", "kept-alive connection"
@@ -57,20 +57,24 @@ func (r row) median(j int, f func(loadResult) float64) float64 {
 	return fs[len(fs)/2]
 }
 
+// ratioText shows a ratio against its target to three places: at two, a
+// ratio just under 1.0 showed as "1.00" beside "no".
+func ratioText(x float64) string { return fmt.Sprintf("%.3f", x) }
+
 func (r *report) targets() []target {
 	var ts []target
 	for _, row := range r.rows {
 		if row.concurrency >= 8 {
 			t := row.ratio(1, throughput)
-			ts = append(ts, target{row.title() + ": throughput ≥ 0.93× bare", fmt.Sprintf("%.2f", t), t >= 0.93})
+			ts = append(ts, target{row.title() + ": throughput ≥ 0.93× bare", ratioText(t), t >= 0.93})
 			c := row.ratio(1, cpuRatio)
-			ts = append(ts, target{row.title() + ": CPU per sequence ≤ 1.15× bare", fmt.Sprintf("%.2f", c), c <= 1.15})
+			ts = append(ts, target{row.title() + ": CPU per sequence ≤ 1.15× bare", ratioText(c), c <= 1.15})
 		}
 		p := row.ratio(1, p99Ratio)
-		ts = append(ts, target{row.title() + ": p99 ≤ 1.2× bare", fmt.Sprintf("%.2f", p), p <= 1.2})
+		ts = append(ts, target{row.title() + ": p99 ≤ 1.2× bare", ratioText(p), p <= 1.2})
 		for j := 2; j < len(row.servers); j++ {
 			t := row.ratio(j, throughput)
-			ts = append(ts, target{row.title() + ": throughput ≥ 1.0× " + row.servers[j], fmt.Sprintf("%.2f", t), t >= 1.0})
+			ts = append(ts, target{row.title() + ": throughput ≥ 1.0× " + row.servers[j], ratioText(t), t >= 1.0})
 		}
 	}
 	ts = append(ts,
