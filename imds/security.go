@@ -22,7 +22,8 @@ func refusal(r *http.Request, conn *connFacts) (status int, reason string) {
 		// proxies receive; an SDK never sends one.
 		return http.StatusBadRequest, "request target is not a path"
 	}
-	loopback, port := false, 0
+	var loopback bool
+	var port int
 	if conn != nil {
 		loopback, port = conn.loopbackPeer, conn.port
 	} else {

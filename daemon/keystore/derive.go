@@ -53,7 +53,7 @@ func DeriveInChild(exe string) {
 		// a pipe waits in the network poller, while Wait's system call
 		// would block a thread for the tenth of a second scrypt takes,
 		// and the runtime would start another to run the daemon
-		// meanwhile, which it keeps for the process's life (50 kB).
+		// meanwhile, which it keeps for the process's life (about 45 kB).
 		_, readErr := out.ReadFrom(stdout)
 		if err := errors.Join(cmd.Wait(), readErr); err != nil {
 			return nil, fmt.Errorf("deriving the file keyring's key in %s: %v: %s", exe, err, strings.TrimSpace(stderr.String()))
