@@ -4,9 +4,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"runtime"
+	"runtime/debug"
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // TestIdleTrim: the memory trim runs once the endpoint has gone a while
@@ -65,5 +69,62 @@ func TestIdleTrim(t *testing.T) {
 	trimmed("after the next quiet spell")
 	if g.open.Load() != 0 {
 		t.Fatalf("%d connections counted open", g.open.Load())
+	}
+}
+
+// deepFrame is about the stack net/http's answer takes below a handler
+// (chunkWriter.writeHeader's frame is 2.8 kB).
+const deepFrame = 3 << 10
+
+// stackMoves reports whether calling a function with a deepFrame frame
+// moves the calling goroutine's stack: the runtime grows a stack by
+// copying it elsewhere.
+//
+//go:noinline
+func stackMoves() bool {
+	var marker byte
+	before := uintptr(unsafe.Pointer(&marker))
+	useDeepFrame()
+	return uintptr(unsafe.Pointer(&marker)) != before
+}
+
+//go:noinline
+func useDeepFrame() {
+	var frame [deepFrame]byte
+	runtime.KeepAlive(&frame)
+}
+
+// TestConnStackReserved: a connection's handler runs with room for
+// net/http's deepest frames on its goroutine's stack, reserved once at
+// the goroutine's start (countedConn.RemoteAddr), so that its stack is
+// not copied again under a handler's calls, on the first request or any
+// other. Fails if the reservation is gone, or if net/http no longer
+// calls RemoteAddr on the connection's goroutine before its handlers.
+func TestConnStackReserved(t *testing.T) {
+	// A collection may halve a stack that uses little of itself (and
+	// the next deep call grows it again): none during the test.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	var moved atomic.Int32
+	addr := serveGuarded(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if stackMoves() {
+			moved.Add(1)
+		}
+		io.WriteString(w, "ok")
+	}), connTimeout, nil)
+	const conns, requests = 20, 3
+	for range conns {
+		client := &http.Client{Transport: &http.Transport{}}
+		for range requests {
+			resp, err := client.Get("http://" + addr + "/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		client.CloseIdleConnections()
+	}
+	if n := moved.Load(); n != 0 {
+		t.Errorf("the stack moved under %d of %d handlers, want none: room for a %d-byte frame was not reserved", n, conns*requests, deepFrame)
 	}
 }
