@@ -72,6 +72,50 @@ func TestIdleTrim(t *testing.T) {
 	}
 }
 
+// TestIdleTrimSpellRestarts: a connection that comes and goes during a
+// quiet spell starts it again: the trim comes the full wait after the
+// last close, not when the first spell would have ended.
+func TestIdleTrimSpellRestarts(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const after = 200 * time.Millisecond
+	trims := make(chan time.Time, 10)
+	var refused atomic.Uint64
+	g := newGuardedListener(ln, slog.New(slog.NewTextHandler(io.Discard, nil)), &refused, after, func() { trims <- time.Now() })
+	defer g.Close()
+	connectAndClose := func() {
+		t.Helper()
+		client, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer client.Close()
+		server, err := g.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		server.Close()
+	}
+	connectAndClose()
+	select {
+	case <-trims:
+		t.Fatal("trimmed half way through the quiet spell")
+	case <-time.After(after / 2):
+	}
+	connectAndClose()
+	lastClose := time.Now()
+	select {
+	case at := <-trims:
+		if waited := at.Sub(lastClose); waited < after {
+			t.Fatalf("trimmed %s after the last close, want %s or more", waited, after)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no trim after the last quiet spell")
+	}
+}
+
 // deepFrame is about the stack net/http's answer takes below a handler
 // (chunkWriter.writeHeader's frame is 2.8 kB).
 const deepFrame = 3 << 10

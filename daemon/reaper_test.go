@@ -151,6 +151,13 @@ func TestReaper(t *testing.T) {
 	}
 	const request = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
+	t.Run("after a spell with no connection", func(t *testing.T) {
+		// The rounds stop once one finds no connection, and the next
+		// connection starts them again.
+		closedByServer(t, dial(), 20*timeout)
+		<-time.After(5 * timeout / 10) // five rounds
+		closedByServer(t, dial(), 20*timeout)
+	})
 	t.Run("headers never finished", func(t *testing.T) {
 		c := dial()
 		io.WriteString(c, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
