@@ -244,7 +244,7 @@ const connStackReserve = 4 << 10
 // frame), and got there in two growths, each a copy of its stack frame
 // by frame, the second a dozen calls deep in the container endpoint's
 // handler: 8% of the daemon's CPU per new container connection, 1.5% now
-// (bare net/http: 7%). Nothing else depends on it: were net/http to call
+// (bare net/http: 5–7%). Nothing else depends on it: were net/http to call
 // it later, the stack would grow as before.
 func (c *countedConn) RemoteAddr() net.Addr {
 	var reserve [connStackReserve]byte

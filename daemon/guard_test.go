@@ -80,7 +80,7 @@ func TestIdleTrimSpellRestarts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const after = 200 * time.Millisecond
+	const after = 400 * time.Millisecond
 	trims := make(chan time.Time, 10)
 	var refused atomic.Uint64
 	g := newGuardedListener(ln, slog.New(slog.NewTextHandler(io.Discard, nil)), &refused, after, func() { trims <- time.Now() })
