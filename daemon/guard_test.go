@@ -13,6 +13,21 @@ import (
 	"unsafe"
 )
 
+// connectGuarded opens a connection to g and returns both its ends, the
+// server's as g accepted it; the client's closes with the test.
+func connectGuarded(t *testing.T, g *guardedListener) (client, server net.Conn) {
+	t.Helper()
+	client, err := net.Dial("tcp", g.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	if server, err = g.Accept(); err != nil {
+		t.Fatal(err)
+	}
+	return client, server
+}
+
 // TestIdleTrim: the memory trim runs once the endpoint has gone a while
 // without a connection, once per quiet spell, and never while one is open
 // (a client keeping a connection alive, an SDK between requests).
@@ -28,15 +43,7 @@ func TestIdleTrim(t *testing.T) {
 	defer g.Close()
 	connect := func() (client, server net.Conn) {
 		t.Helper()
-		client, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { client.Close() })
-		if server, err = g.Accept(); err != nil {
-			t.Fatal(err)
-		}
-		return client, server
+		return connectGuarded(t, g)
 	}
 	noTrim := func(while string) {
 		t.Helper()
@@ -87,15 +94,7 @@ func TestIdleTrimSpellRestarts(t *testing.T) {
 	defer g.Close()
 	connectAndClose := func() {
 		t.Helper()
-		client, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer client.Close()
-		server, err := g.Accept()
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, server := connectGuarded(t, g)
 		server.Close()
 	}
 	connectAndClose()
