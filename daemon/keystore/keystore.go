@@ -17,6 +17,7 @@ import (
 
 	"github.com/99designs/keyring"
 
+	"github.com/mfad/mfad/daemon/keystore/busguard"
 	"github.com/mfad/mfad/daemon/secret"
 	"github.com/mfad/mfad/ipc"
 )
@@ -422,3 +423,7 @@ func EnvOptions(ask func(prompt string) (string, error)) (Options, error) {
 	}
 	return Options{Backend: os.Getenv(BackendEnv), FileDir: fileDir, Passphrase: passphrase, RecordFile: filepath.Join(dir, "backend")}, nil
 }
+
+// The keyring library's initialisation, which looks for a session bus, is
+// over (this package imports it): the environment goes back as it was.
+func init() { busguard.Restore() }
