@@ -32,7 +32,9 @@ const AddressEnv = "DBUS_SESSION_BUS_ADDRESS"
 const noBus = "mfad-no-session-bus:"
 
 // saved is the variable as it was, while the guard holds it.
-var saved *struct {
+var saved *savedEnv
+
+type savedEnv struct {
 	value string
 	set   bool
 }
@@ -53,10 +55,7 @@ func init() {
 			return
 		}
 	}
-	saved = &struct {
-		value string
-		set   bool
-	}{value, set}
+	saved = &savedEnv{value, set}
 	guarded = true
 	os.Setenv(AddressEnv, noBus)
 }
