@@ -14,9 +14,9 @@ import (
 // The file backend wraps each item's content key with PBES2-HS256+A128KW
 // (RFC 7518 §4.8): AES key wrap under a key that PBKDF2-HMAC-SHA256 derives
 // from the password, 8192 iterations. jose2go's PBKDF2 allocates a new
-// slice on each of the two steps of every iteration: 16,000 objects and
-// half a megabyte of garbage per item read, two reads when a daemon starts,
-// strewn over the heap it then keeps. This implementation does the same
+// slice on each of the two steps of every iteration: half a megabyte of
+// garbage per item read, two reads when a daemon starts, strewn over the
+// heap it then keeps. This implementation does the same
 // with the standard library's PBKDF2, which allocates nothing per
 // iteration (BenchmarkPBES2: 13 allocations against 16,393, and no
 // slower). The tokens are the same, readable by jose2go's own, so by any
@@ -28,7 +28,7 @@ const (
 	// pbes2Iterations is what jose2go writes; tokens say theirs in p2c.
 	pbes2Iterations = 8192
 	// pbes2MaxIterations bounds p2c read from a file: a tampered count in
-	// the billions would hold the daemon for hours (RFC 7518 §8.8).
+	// the billions would hold the daemon for hours.
 	pbes2MaxIterations = 1 << 20
 	pbes2SaltLen       = 12 // jose2go's
 	pbes2KeyLen        = 16 // A128KW
