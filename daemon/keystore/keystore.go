@@ -345,6 +345,9 @@ func (s *Store) wrap(what string, err error) error {
 		return ipc.NewError(ipc.KindKeyring,
 			fmt.Sprintf("failed to %s: the %s keyring did not answer within %s; it may be locked and waiting for a prompt no one can see", what, s.backend, s.timeout),
 			"unlock the keyring (log in to the desktop session), or set "+BackendEnv+"=file")
+	case errors.Is(err, errDamagedItem):
+		return ipc.NewError(ipc.KindKeyring, "failed to "+what+": "+err.Error(),
+			"restore the encrypted key file's directory from a backup, or move it away and store the keys again with `mfad add`")
 	case s.backend == string(keyring.FileBackend) && strings.Contains(err.Error(), "aes.KeyUnwrap"):
 		return ipc.NewError(ipc.KindKeyring,
 			"failed to "+what+": wrong passphrase for the encrypted key file",

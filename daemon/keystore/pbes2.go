@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 
 	jose "github.com/dvsekhvalnov/jose2go"
 	"github.com/dvsekhvalnov/jose2go/aes"
@@ -33,6 +34,10 @@ const (
 	pbes2SaltLen       = 12 // jose2go's
 	pbes2KeyLen        = 16 // A128KW
 )
+
+// errDamagedItem is an item whose key-wrapping parameters no keyring
+// writes: a damaged or altered file.
+var errDamagedItem = errors.New("an item of the encrypted key file is damaged or was altered")
 
 type pbes2HS256 struct{}
 
@@ -68,15 +73,15 @@ func (pbes2HS256) Unwrap(encryptedCek []byte, key any, cekSizeBits int, header m
 	}
 	p2c, ok := header["p2c"].(float64) // a JSON number
 	if !ok || p2c < 1 || p2c > pbes2MaxIterations || p2c != float64(int(p2c)) {
-		return nil, errors.New("PBES2-HS256+A128KW: the item's iteration count (p2c) is missing or out of range")
+		return nil, fmt.Errorf("%w: its PBES2 iteration count (p2c) is missing or out of range", errDamagedItem)
 	}
 	p2s, ok := header["p2s"].(string)
 	if !ok {
-		return nil, errors.New("PBES2-HS256+A128KW: the item has no salt (p2s)")
+		return nil, fmt.Errorf("%w: it has no PBES2 salt (p2s)", errDamagedItem)
 	}
 	saltInput, err := base64url.Decode(p2s)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: its PBES2 salt (p2s) is not base64url", errDamagedItem)
 	}
 	kek, err := pbes2KEK(password, saltInput, int(p2c))
 	if err != nil {

@@ -3,6 +3,8 @@ package keystore
 import (
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,6 +14,8 @@ import (
 	"github.com/dvsekhvalnov/jose2go/aes"
 	"github.com/dvsekhvalnov/jose2go/base64url"
 	"github.com/dvsekhvalnov/jose2go/kdf"
+
+	"github.com/mfad/mfad/ipc"
 )
 
 // jose2goToken is a PBES2-HS256+A128KW token from jose2go's own test suite
@@ -82,9 +86,45 @@ func TestPBES2RefusesCosts(t *testing.T) {
 	for _, p2c := range []any{float64(1 << 40), float64(0), float64(-5), 8192.5, "8192", nil} {
 		header := map[string]any{"alg": jose.PBES2_HS256_A128KW, "p2s": "b0YEVlLzkZ5oTR0L", "p2c": p2c}
 		_, err := pbes2HS256{}.Unwrap(make([]byte, 40), "top secret", 256, header)
-		if err == nil || !strings.Contains(err.Error(), "p2c") {
+		if !errors.Is(err, errDamagedItem) || !strings.Contains(err.Error(), "p2c") {
 			t.Errorf("p2c %v: err = %v, want one about p2c", p2c, err)
 		}
+	}
+}
+
+// TestDamagedItem: an item whose iteration count was altered gives an
+// error that says so and what to do, not advice about unlocking a keyring.
+func TestDamagedItem(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "keyring")
+	s := fileStore(t, dir, "passphrase")
+	keys, _ := ParseKeys(testKeyID, testSecret)
+	if err := s.PutKeys("default", keys); err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(dir+".v2", "*keys*"))
+	if err != nil || len(files) != 1 {
+		t.Fatalf("the keys' file: %v %v", files, err)
+	}
+	token, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	header, err := base64url.Decode(strings.SplitN(string(token), ".", 2)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	altered := strings.Replace(string(header), `"p2c":8192`, `"p2c":1099511627776`, 1)
+	if altered == string(header) {
+		t.Fatalf("no p2c of 8192 in %s", header)
+	}
+	token = []byte(base64url.Encode([]byte(altered)) + "." + strings.SplitN(string(token), ".", 2)[1])
+	if err := os.WriteFile(files[0], token, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Keys("default")
+	var e *ipc.Error
+	if !errors.As(err, &e) || !strings.Contains(e.Message, "damaged or was altered") || !strings.Contains(e.Hint, "mfad add") {
+		t.Fatalf("Keys with an altered item: %v", err)
 	}
 }
 
