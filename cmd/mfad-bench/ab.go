@@ -11,7 +11,8 @@ import (
 
 // compare measures two daemon builds against each other: this build's
 // (A: what the login service runs) and other (B, another build's
-// mfad-daemon or mfad). They serve the same restored session in turn, one
+// mfad-daemon or mfad), first their start-up (c.runs starts of each, in
+// turn), then under load. They serve the same restored session in turn, one
 // at a time (one daemon per runtime directory), c.reps times per load
 // shape, each run preceded by a warm-up; the report gives B's throughput
 // and CPU per sequence over A's, the median of the ratios of each pair
@@ -35,6 +36,9 @@ func compare(c config, other string) (string, error) {
 	var out strings.Builder
 	fmt.Fprintf(&out, "# mfad A/B\n\nMachine: %s. A: %s. B: %s. Each load shape: %d pairs of %s runs, A then B; a ratio is B ÷ A, the median over the pairs (min–max in brackets).\n\n",
 		machine(), strings.Join(builds[0], " "), strings.Join(builds[1], " "), c.reps, c.duration)
+	if err := compareStartUp(&out, b, builds, c.runs); err != nil {
+		return "", err
+	}
 	out.WriteString("| load | A seq/s | B seq/s | throughput B ÷ A | A CPU/seq | B CPU/seq | CPU B ÷ A |\n|---|---:|---:|---|---:|---:|---|\n")
 	for _, container := range []bool{false, true} {
 		for _, fresh := range []bool{true, false} {
@@ -80,6 +84,27 @@ func compare(c config, other string) (string, error) {
 		}
 	}
 	return out.String(), nil
+}
+
+// compareStartUp starts each build runs times in turn, A then B, and
+// reports the time from exec to the first credential document (the
+// session restored from the kernel's keyring, as at every restart).
+func compareStartUp(out *strings.Builder, b *bench, builds [][]string, runs int) error {
+	var took [2][]float64
+	for range runs {
+		for i, command := range builds {
+			d, t, err := b.start(command, true, nil)
+			if err != nil {
+				return err
+			}
+			d.stop()
+			took[i] = append(took[i], float64(t))
+		}
+	}
+	ms := func(v []float64) string { return fmt.Sprintf("%.2f ms", middle(v)/float64(time.Millisecond)) }
+	fmt.Fprintf(out, "| start-up, exec to the first credential document (%d pairs) | A %s | B %s | B ÷ A %s |\n|---|---:|---:|---|\n\n",
+		runs, ms(took[0]), ms(took[1]), ratioSummary(took[1], took[0]))
+	return nil
 }
 
 func mapResults(rs []loadResult, f func(loadResult) float64) []float64 {
