@@ -210,7 +210,7 @@ func Run(ctx context.Context, cfg Config) error {
 	endpoint := "http://" + tcp.Addr().String() + "/"
 	ctl := &controller{cfg: cfg, sessions: sessions, imds: imdsHandler, served: served, endpoint: endpoint, prompt: prompt, auto: source.auto,
 		containerEndpoint: strings.TrimSuffix(endpoint, "/") + imds.ContainerPathPrefix, containerTokenFile: tokenFile}
-	guarded := newGuardedListener(tcp, cfg.Logger, &ctl.refusedOtherUser, IdleTrimAfter, debug.FreeOSMemory)
+	guarded := newGuardedListener(tcp, cfg.Logger, &ctl.refusedOtherUser, IdleTrimAfter, freeOSMemory)
 	imdsServer := guarded.server(imdsHandler, cfg.Logger)
 	ipcServer := ipc.NewServer(ctl, cfg.Logger)
 
@@ -614,6 +614,10 @@ func (c *controller) OpenKeyring(ctx context.Context, req ipc.KeyringRequest) (i
 	return ipc.KeyringResponse{Restored: c.restore(ctx)}, nil
 }
 
+// freeOSMemory forces a collection and hands the free heap back to the
+// system. A variable so that tests see when the daemon does it.
+var freeOSMemory = debug.FreeOSMemory
+
 // restoreFromKeyring opens the keyring with the passphrase the daemon was
 // given, if any, then takes back the sessions kept there: what the
 // kernel's keyring did not hold (after a reboot).
@@ -625,7 +629,7 @@ func (c *controller) restoreFromKeyring(ctx context.Context) {
 	// pages for milliseconds, just when a restarted daemon's first
 	// clients are at the door (the first credential document took
 	// 0.7× as long without it, measured with mfad-bench -ab).
-	defer debug.FreeOSMemory()
+	defer freeOSMemory()
 	if c.cfg.OpenKeyring != nil {
 		if err := c.cfg.OpenKeyring(); err != nil {
 			c.cfg.Logger.Error("the passphrase in the environment does not open the keyring; `mfad unlock` asks for it", "error", err.Error())
@@ -675,8 +679,8 @@ func (c *controller) Unlock(ctx context.Context, req ipc.UnlockRequest) (ipc.Unl
 		return ipc.UnlockResponse{}, err
 	}
 	c.prompt.update(c.sessions, time.Now())
-	c.sessions.Poke()    // the maintainer looks at the new session's end
-	debug.FreeOSMemory() // the STS round trip's garbage, as after start-up
+	c.sessions.Poke() // the maintainer looks at the new session's end
+	freeOSMemory()    // the STS round trip's garbage, as after start-up
 	c.cfg.Logger.Info("unlocked", "profile", profile, "session_key", secret.MaskKeyID(creds.AccessKeyID),
 		"expires", creds.Expiration.Format(time.RFC3339))
 	resp := ipc.UnlockResponse{Profile: profile, Source: c.sessions.RootOf(profile),
