@@ -39,6 +39,19 @@ type running struct {
 
 func startUnlocked(t *testing.T) *running {
 	t.Helper()
+	r := startDaemon(t, nil)
+	if _, err := (&ipc.Client{Socket: r.socket}).Unlock(context.Background(), "", r.user.Code(time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	r.creds = r.sts.Issued()[0]
+	return r
+}
+
+// startDaemon starts an in-process daemon, still locked, for a new user of
+// a fake STS; adjust, if not nil, changes its Config first. It returns
+// once the daemon serves, and stops it when the test ends.
+func startDaemon(t *testing.T, adjust func(*Config)) *running {
+	t.Helper()
 	user := ststest.NewUser("123456789012", "alice")
 	sts := ststest.NewServer(user)
 	t.Cleanup(sts.Close)
@@ -49,17 +62,19 @@ func startUnlocked(t *testing.T) *running {
 	}
 	r := &running{addr: ln.Addr().String(), port: ln.Addr().(*net.TCPAddr).Port, sts: sts, user: user,
 		socket: filepath.Join(t.TempDir(), "run", "mfad.sock"), logs: &strings.Builder{}}
+	ready := make(chan struct{})
+	cfg := Config{
+		Listener: ln, Profile: "default", Socket: r.socket, STS: &awssts.Client{},
+		Keys:    keystore.Fixed{"default": {AccessKeyID: user.AccessKeyID, SecretAccessKey: secret.New(user.SecretAccessKey)}},
+		Logger:  slog.New(slog.NewTextHandler(&lockedWriter{b: r.logs}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		OnReady: func() { close(ready) },
+	}
+	if adjust != nil {
+		adjust(&cfg)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	ready := make(chan struct{})
-	go func() {
-		done <- Run(ctx, Config{
-			Listener: ln, Profile: "default", Socket: r.socket, STS: &awssts.Client{},
-			Keys:    keystore.Fixed{"default": {AccessKeyID: user.AccessKeyID, SecretAccessKey: secret.New(user.SecretAccessKey)}},
-			Logger:  slog.New(slog.NewTextHandler(&lockedWriter{b: r.logs}, &slog.HandlerOptions{Level: slog.LevelDebug})),
-			OnReady: func() { close(ready) },
-		})
-	}()
+	go func() { done <- Run(ctx, cfg) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -74,10 +89,6 @@ func startUnlocked(t *testing.T) *running {
 	case err := <-done:
 		t.Fatalf("daemon stopped: %v", err)
 	}
-	if _, err := (&ipc.Client{Socket: r.socket}).Unlock(context.Background(), "", user.Code(time.Now())); err != nil {
-		t.Fatal(err)
-	}
-	r.creds = sts.Issued()[0]
 	return r
 }
 

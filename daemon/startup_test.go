@@ -3,18 +3,11 @@
 package daemon
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
-	"net"
-	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/mfad/mfad/daemon/awssts"
-	"github.com/mfad/mfad/daemon/keystore"
-	"github.com/mfad/mfad/daemon/ststest"
 )
 
 // TestNoForcedCollectionWhileStarting starts a daemon whose keyring takes
@@ -26,48 +19,20 @@ import (
 func TestNoForcedCollectionWhileStarting(t *testing.T) {
 	var forced atomic.Int32
 	collected := make(chan struct{}, 8)
-	real := freeOSMemory
+	saved := freeOSMemory
 	freeOSMemory = func() {
 		forced.Add(1)
 		collected <- struct{}{}
 	}
-	t.Cleanup(func() { freeOSMemory = real })
+	t.Cleanup(func() { freeOSMemory = saved })
 
-	user := ststest.NewUser("123456789012", "alice")
-	sts := ststest.NewServer(user)
-	t.Cleanup(sts.Close)
-	ststest.Setenv(t, sts, "[default]\nregion = eu-west-1\nmfa_serial = "+user.MFASerial+"\n")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &running{addr: ln.Addr().String(), port: ln.Addr().(*net.TCPAddr).Port, socket: filepath.Join(t.TempDir(), "run", "mfad.sock")}
 	opening := make(chan struct{})
 	opened := make(chan struct{})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	ready := make(chan struct{})
-	go func() {
-		done <- Run(ctx, Config{
-			Listener: ln, Profile: "default", Socket: r.socket, STS: &awssts.Client{},
-			Keys:        keystore.Fixed{},
-			Logger:      slog.New(slog.DiscardHandler),
-			OnReady:     func() { close(ready) },
-			OpenKeyring: func() error { close(opening); <-opened; return nil },
-		})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("daemon: %v", err)
-		}
-		keystore.NewKernelSessions(filepath.Dir(r.socket)).Forget()
+	r := startDaemon(t, func(c *Config) {
+		c.OpenKeyring = func() error { close(opening); <-opened; return nil }
 	})
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("daemon stopped: %v", err)
-	}
+	open := sync.OnceFunc(func() { close(opened) })
+	t.Cleanup(open) // before the daemon stops, should the test end early
 	<-opening
 
 	token := r.token(t)
@@ -79,7 +44,7 @@ func TestNoForcedCollectionWhileStarting(t *testing.T) {
 		t.Fatalf("%d forced collections while the keyring was opening and the first clients were answered", n)
 	}
 
-	close(opened)
+	open()
 	select {
 	case <-collected:
 	case <-time.After(10 * time.Second):
