@@ -89,7 +89,11 @@ func compare(c config, other string) (string, error) {
 // compareStartUp starts each build runs times in turn, A then B, and
 // reports the time from exec to the first credential document (the
 // session restored from the kernel's keyring, as at every restart).
+// No runs, no row.
 func compareStartUp(out *strings.Builder, b *bench, builds [][]string, runs int) error {
+	if runs < 1 {
+		return nil
+	}
 	var took [2][]float64
 	for range runs {
 		for i, command := range builds {

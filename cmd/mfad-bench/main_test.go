@@ -77,12 +77,13 @@ func TestCompare(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	text, err := compare(config{mfad: filepath.Join(dir, "mfad"), duration: 100 * time.Millisecond, reps: 2, levels: []int{2}}, filepath.Join(dir, "mfad"))
+	text, err := compare(config{mfad: filepath.Join(dir, "mfad"), duration: 100 * time.Millisecond, reps: 2, levels: []int{2}, runs: 2}, filepath.Join(dir, "mfad"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"IMDS, new connection per sequence, 2 clients", "IMDS, kept-alive connection, 2 clients",
-		"container endpoint, new connection per sequence, 2 clients", "container endpoint, kept-alive connection, 2 clients", "B: " + filepath.Join(dir, "mfad") + " serve"} {
+		"container endpoint, new connection per sequence, 2 clients", "container endpoint, kept-alive connection, 2 clients", "B: " + filepath.Join(dir, "mfad") + " serve",
+		"start-up, exec to the first credential document (2 pairs)"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("report lacks %q:\n%s", want, text)
 		}
