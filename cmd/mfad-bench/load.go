@@ -36,6 +36,19 @@ type loadResult struct {
 	firstErr  error
 }
 
+// add counts another run's figures into r, as one run; its latencies are
+// left for the caller to sort.
+func (r *loadResult) add(o loadResult) {
+	r.sequences += o.sequences
+	r.elapsed += o.elapsed
+	r.cpu += o.cpu
+	r.latencies = append(r.latencies, o.latencies...)
+	if r.failures == 0 {
+		r.firstErr = o.firstErr
+	}
+	r.failures += o.failures
+}
+
 func (r loadResult) rate() float64 { return float64(r.sequences) / r.elapsed.Seconds() }
 
 // cpuPerSequence is the server's CPU time per sequence served.

@@ -33,6 +33,7 @@ func main() {
 	}
 	duration := flag.Duration("duration", 2*time.Second, "how long each server runs under each load shape")
 	reps := flag.Int("reps", 7, "repetitions of each load shape")
+	slice := flag.Duration("slice", 500*time.Millisecond, "within a repetition, the servers take turns in slices of at most this long (0: one turn each of -duration)")
 	concurrency := flag.String("concurrency", "1,8,32", "client counts, comma-separated")
 	loads := flag.String("loads", strings.Join(loadNames, ","), "load shapes to run, comma-separated (fewer, for profiling one)")
 	runs := flag.Int("runs", 10, "runs of each timed command (start-up, status, unlock, AWS CLI)")
@@ -61,7 +62,7 @@ func main() {
 		}
 		shapes[s] = true
 	}
-	c := config{mfad: *mfad, cpuProfile: *cpuProfile, duration: *duration, reps: *reps, levels: levels, loads: shapes, runs: *runs, idle: *idle}
+	c := config{mfad: *mfad, cpuProfile: *cpuProfile, duration: *duration, slice: *slice, reps: *reps, levels: levels, loads: shapes, runs: *runs, idle: *idle}
 	var text string
 	if *ab != "" {
 		var err error
@@ -87,11 +88,21 @@ type config struct {
 	mfad       string
 	cpuProfile string
 	duration   time.Duration
+	slice      time.Duration // the longest turn of one server within a repetition
 	reps       int
 	levels     []int
 	loads      map[string]bool // by loadName; runs all when nil
 	runs       int
 	idle       time.Duration // wait before reading idle memory
+}
+
+// rounds is how many turns each server takes in a repetition: slices of
+// at most c.slice.
+func (c config) rounds() int {
+	if c.slice <= 0 || c.slice >= c.duration {
+		return 1
+	}
+	return int((c.duration + c.slice - 1) / c.slice)
 }
 
 // loadNames name the load shapes for -loads: the endpoint, and whether each

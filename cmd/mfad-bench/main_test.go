@@ -2,10 +2,15 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -90,5 +95,60 @@ func TestCompare(t *testing.T) {
 	}
 	if strings.Contains(text, "NaN") || strings.Contains(text, "Inf") {
 		t.Errorf("report has a ratio of nothing:\n%s", text)
+	}
+}
+
+// TestServersTakeTurns checks that within a repetition the servers take
+// turns in slices of at most c.slice, rather than one turn each, and that
+// a repetition's result adds its slices up: every sequence served, the
+// whole duration, latencies in order.
+func TestServersTakeTurns(t *testing.T) {
+	var mu sync.Mutex
+	var timeline []int // which server answered each request, in order
+	servers := make([]endpoint, 3)
+	for i := range servers {
+		s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			timeline = append(timeline, i)
+			mu.Unlock()
+			w.Write([]byte("{}"))
+		}))
+		defer s.Close()
+		servers[i] = endpoint{name: fmt.Sprint(i), addr: s.Listener.Addr().String(), pid: os.Getpid(), container: "/c"}
+	}
+	c := config{duration: 400 * time.Millisecond, slice: 100 * time.Millisecond, reps: 2}
+	r := loadRows(c, true, false, 2, servers)
+
+	turns := 1
+	for k := 1; k < len(timeline); k++ {
+		if timeline[k] != timeline[k-1] {
+			turns++
+		}
+	}
+	// 4 slices of each server per repetition (and a warm-up each): with
+	// three servers, rotating the order never puts one twice in a row.
+	if want := c.reps * 4 * len(servers); turns < want {
+		t.Errorf("the servers took %d turns, want at least %d", turns, want)
+	}
+	served := make([]int, len(servers))
+	for _, i := range timeline {
+		served[i]++
+	}
+	for j := range servers {
+		total := 0
+		for _, results := range r.reps {
+			res := results[j]
+			total += res.sequences
+			if res.elapsed < c.duration {
+				t.Errorf("server %d ran %v in a repetition, want at least %v", j, res.elapsed, c.duration)
+			}
+			if res.sequences != len(res.latencies) || !slices.IsSorted(res.latencies) || res.failures != 0 {
+				t.Errorf("server %d: %d sequences, %d latencies (sorted %v), %d failures", j, res.sequences, len(res.latencies), slices.IsSorted(res.latencies), res.failures)
+			}
+		}
+		// The warm-up's sequences are served but not counted.
+		if total == 0 || total > served[j] {
+			t.Errorf("server %d: %d sequences counted, %d served", j, total, served[j])
+		}
 	}
 }

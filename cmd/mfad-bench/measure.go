@@ -38,6 +38,7 @@ type report struct {
 	machine    string
 	build      string
 	duration   time.Duration
+	turn       time.Duration // the longest turn of one server (config.slice, evened out)
 	rows       []row
 	startup    []time.Duration // the login service's command, exec to the first credential document
 	startupCA  []time.Duration // the same with AWS_CA_BUNDLE set
@@ -300,7 +301,7 @@ func measure(ctx context.Context, c config) (*report, error) {
 		return nil, err
 	}
 	defer b.close()
-	rep := &report{machine: machine(), duration: c.duration, peers: map[string]memory{}, build: "release (CGO_ENABLED=0 -trimpath -ldflags='-s -w')"}
+	rep := &report{machine: machine(), duration: c.duration, turn: c.duration / time.Duration(c.rounds()), peers: map[string]memory{}, build: "release (CGO_ENABLED=0 -trimpath -ldflags='-s -w')"}
 	if c.cpuProfile != "" {
 		rep.build = "release with -tags " + profileTag + ", for -cpuprofile (it links runtime/pprof, which turns heap profiling on: not the figures of a release)"
 	}
@@ -471,20 +472,30 @@ func measure(ctx context.Context, c config) (*report, error) {
 	return rep, nil
 }
 
-// loadRows runs one load shape against servers, c.reps times, rotating
-// which server goes first so that none always meets a warmer or cooler
-// machine.
+// loadRows runs one load shape against servers, c.reps times. Within a
+// repetition the servers take turns in slices of at most c.slice, each
+// round rotating which goes first, so that every server meets the same
+// spells of a machine whose speed drifts over seconds (a shared VM's
+// does) and none always meets a warmer or cooler one.
 func loadRows(c config, container, fresh bool, concurrency int, servers []endpoint) row {
 	r := row{container: container, fresh: fresh, concurrency: concurrency}
 	for _, s := range servers {
 		r.servers = append(r.servers, s.name)
 		runLoad(s, concurrency, c.duration/10, fresh) // warm up
 	}
-	for i := range c.reps {
+	rounds := c.rounds()
+	turn := 0
+	for range c.reps {
 		results := make([]loadResult, len(servers))
-		for k := range servers {
-			j := (i + k) % len(servers)
-			results[j] = runLoad(servers[j], concurrency, c.duration, fresh)
+		for range rounds {
+			for k := range servers {
+				j := (turn + k) % len(servers)
+				results[j].add(runLoad(servers[j], concurrency, c.duration/time.Duration(rounds), fresh))
+			}
+			turn++
+		}
+		for j := range results {
+			slices.Sort(results[j].latencies)
 		}
 		r.reps = append(r.reps, results)
 	}

@@ -99,12 +99,12 @@ func (r *report) targets() []target {
 func (r *report) markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# mfad benchmark\n\nMachine: %s. mfad: %s.\n\n", r.machine, r.build)
-	fmt.Fprintf(&b, "Each load shape runs every server for %s, %d times, in rotated order; a ratio is the median over the repetitions of the ratio within one repetition. "+
+	fmt.Fprintf(&b, "Each load shape runs every server for %s, %d times; within a repetition the servers take turns of %s, rotating which goes first, so that all meet the same spells of a machine whose speed drifts; a ratio is the median over the repetitions of the ratio within one repetition. "+
 		"Clients speak HTTP/1.1 on raw sockets with requests built once, so that the load generator leaves the cores to the servers. "+
 		"An IMDS sequence is what an SDK does: PUT the token, GET the role list, GET the credentials (aws-vault has no token path: after the PUT's 404 its clients go on without one, as SDKs do); "+
 		"a container sequence is one GET with the Authorization header. "+
 		"bare is net/http's ServeMux answering fixed bodies and checking nothing; aws-vault is a stand-in doing per request what aws-vault's EC2 and ECS servers do; "+
-		"ec2-metadata-mock is amazon-ec2-metadata-mock v1.13.0, at one client only (it fails with concurrent map access at two or more).\n", r.duration, len(r.rows[0].reps))
+		"ec2-metadata-mock is amazon-ec2-metadata-mock v1.13.0, at one client only (it fails with concurrent map access at two or more).\n", r.duration, len(r.rows[0].reps), r.turn)
 
 	b.WriteString("\n## Credential fetches\n\n| load | mfad seq/s | ÷ bare | ÷ aws-vault | ÷ ec2-metadata-mock | mfad CPU/seq | ÷ bare | mfad p99 | ÷ bare |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, row := range r.rows {
