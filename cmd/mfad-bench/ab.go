@@ -40,8 +40,9 @@ func compare(c config, other string) (string, error) {
 		return "", err
 	}
 	out.WriteString("| load | A seq/s | B seq/s | throughput B ÷ A | A CPU/seq | B CPU/seq | CPU B ÷ A |\n|---|---:|---:|---|---:|---:|---|\n")
-	for _, container := range []bool{false, true} {
-		for _, fresh := range []bool{true, false} {
+	// Kept-alive shapes first, as in the full run (keptAliveFirst).
+	for _, fresh := range []bool{false, true} {
+		for _, container := range []bool{false, true} {
 			for _, n := range c.levels {
 				if !c.wants(container, fresh) {
 					continue

@@ -152,3 +152,34 @@ func TestServersTakeTurns(t *testing.T) {
 		}
 	}
 }
+
+// TestKeptAliveFirst checks that the kept-alive shapes run before any
+// new-connection shape (whose TIME_WAIT connections would disturb them),
+// every shape once, and that the report keeps its order.
+func TestKeptAliveFirst(t *testing.T) {
+	c := config{levels: []int{1, 8, 32}}
+	shapes := c.shapes()
+	if len(shapes) != 10 {
+		t.Fatalf("%d shapes, want 10 (IMDS: 2 kinds × 3 client counts; container: 2 × 2): %v", len(shapes), shapes)
+	}
+	if s := shapes[0]; s.container || !s.fresh || s.n != 1 {
+		t.Errorf("the report begins with %+v, want IMDS new connections at 1 client", s)
+	}
+	order := keptAliveFirst(shapes)
+	seen := map[int]bool{}
+	var freshYet bool
+	for _, i := range order {
+		if seen[i] {
+			t.Errorf("shape %d runs twice", i)
+		}
+		seen[i] = true
+		s := shapes[i]
+		freshYet = freshYet || s.fresh
+		if freshYet && !s.fresh {
+			t.Errorf("kept-alive shape %+v runs after a new-connection one: %v", s, order)
+		}
+	}
+	if len(seen) != len(shapes) {
+		t.Errorf("%d of %d shapes run", len(seen), len(shapes))
+	}
+}

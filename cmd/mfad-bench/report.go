@@ -100,6 +100,7 @@ func (r *report) markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# mfad benchmark\n\nMachine: %s. mfad: %s.\n\n", r.machine, r.build)
 	fmt.Fprintf(&b, "Each load shape runs every server for %s, %d times; within a repetition the servers take turns of %s, rotating which goes first, so that all meet the same spells of a machine whose speed drifts; a ratio is the median over the repetitions of the ratio within one repetition. "+
+		"The kept-alive shapes run before the new-connection ones, whose connections left in TIME_WAIT the kernel expires over the next minute. "+
 		"Clients speak HTTP/1.1 on raw sockets with requests built once, so that the load generator leaves the cores to the servers. "+
 		"An IMDS sequence is what an SDK does: PUT the token, GET the role list, GET the credentials (aws-vault has no token path: after the PUT's 404 its clients go on without one, as SDKs do); "+
 		"a container sequence is one GET with the Authorization header. "+
