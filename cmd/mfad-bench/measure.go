@@ -473,9 +473,9 @@ type shape struct {
 }
 
 // shapes are the load shapes c asks for, in the report's order: IMDS
-// before the container endpoint (which is not run at one client: the
-// metadata mock, the one peer measured there, has none), new connections
-// before kept-alive ones, fewer clients first.
+// before the container endpoint (whose targets are at 8 and 32 clients:
+// it is not run at one), new connections before kept-alive ones, fewer
+// clients first.
 func (c config) shapes() []shape {
 	var shapes []shape
 	for _, container := range []bool{false, true} {
