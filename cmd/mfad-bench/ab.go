@@ -40,49 +40,44 @@ func compare(c config, other string) (string, error) {
 		return "", err
 	}
 	out.WriteString("| load | A seq/s | B seq/s | throughput B ÷ A | A CPU/seq | B CPU/seq | CPU B ÷ A |\n|---|---:|---:|---|---:|---:|---|\n")
-	// Kept-alive shapes first, as in the full run (keptAliveFirst).
-	for _, fresh := range []bool{false, true} {
-		for _, container := range []bool{false, true} {
-			for _, n := range c.levels {
-				if !c.wants(container, fresh) {
-					continue
+	// Kept-alive shapes first, as in the full run.
+	shapes := c.shapes()
+	for _, k := range keptAliveFirst(shapes) {
+		container, fresh, n := shapes[k].container, shapes[k].fresh, shapes[k].n
+		r := row{container: container, fresh: fresh, concurrency: n}
+		var results [2][]loadResult
+		for range c.reps {
+			for i, command := range builds {
+				d, _, err := b.start(command, true, nil)
+				if err != nil {
+					return "", err
 				}
-				r := row{container: container, fresh: fresh, concurrency: n}
-				var results [2][]loadResult
-				for range c.reps {
-					for i, command := range builds {
-						d, _, err := b.start(command, true, nil)
-						if err != nil {
-							return "", err
-						}
-						if container && token == "" {
-							if token, err = b.containerToken(); err != nil {
-								d.stop()
-								return "", err
-							}
-						}
-						e := endpoint{name: "mfad", addr: d.addr, pid: d.pid()}
-						if container {
-							e.container, e.authorization = "/profiles/default", token
-						}
-						runLoad(e, n, c.duration/5, fresh) // warm up
-						res := runLoad(e, n, c.duration, fresh)
+				if container && token == "" {
+					if token, err = b.containerToken(); err != nil {
 						d.stop()
-						if res.failures > 0 {
-							return "", fmt.Errorf("%s, %s: %d sequences failed, first: %v", r.title(), strings.Join(command, " "), res.failures, res.firstErr)
-						}
-						results[i] = append(results[i], res)
+						return "", err
 					}
 				}
-				rate := func(i int) []float64 { return mapResults(results[i], loadResult.rate) }
-				cpu := func(i int) []float64 {
-					return mapResults(results[i], func(l loadResult) float64 { return float64(l.cpuPerSequence()) })
+				e := endpoint{name: "mfad", addr: d.addr, pid: d.pid()}
+				if container {
+					e.container, e.authorization = "/profiles/default", token
 				}
-				fmt.Fprintf(&out, "| %s | %.0f | %.0f | %s | %s | %s | %s |\n", r.title(),
-					middle(rate(0)), middle(rate(1)), ratioSummary(rate(1), rate(0)),
-					us(time.Duration(middle(cpu(0)))), us(time.Duration(middle(cpu(1)))), ratioSummary(cpu(1), cpu(0)))
+				runLoad(e, n, c.duration/5, fresh) // warm up
+				res := runLoad(e, n, c.duration, fresh)
+				d.stop()
+				if res.failures > 0 {
+					return "", fmt.Errorf("%s, %s: %d sequences failed, first: %v", r.title(), strings.Join(command, " "), res.failures, res.firstErr)
+				}
+				results[i] = append(results[i], res)
 			}
 		}
+		rate := func(i int) []float64 { return mapResults(results[i], loadResult.rate) }
+		cpu := func(i int) []float64 {
+			return mapResults(results[i], func(l loadResult) float64 { return float64(l.cpuPerSequence()) })
+		}
+		fmt.Fprintf(&out, "| %s | %.0f | %.0f | %s | %s | %s | %s |\n", r.title(),
+			middle(rate(0)), middle(rate(1)), ratioSummary(rate(1), rate(0)),
+			us(time.Duration(middle(cpu(0)))), us(time.Duration(middle(cpu(1)))), ratioSummary(cpu(1), cpu(0)))
 	}
 	return out.String(), nil
 }

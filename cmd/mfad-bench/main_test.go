@@ -57,6 +57,10 @@ func TestSmallRun(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, text)
 		}
 	}
+	// The container endpoint's targets are at 8 and 32 clients.
+	if strings.Contains(text, "container endpoint, new connection per sequence, 1 clients") {
+		t.Errorf("report has the container endpoint at one client:\n%s", text)
+	}
 	if rep.allocsErr != "" || rep.allocs == 0 {
 		t.Errorf("handler allocations: %v %s", rep.allocs, rep.allocsErr)
 	}
@@ -159,8 +163,8 @@ func TestServersTakeTurns(t *testing.T) {
 func TestKeptAliveFirst(t *testing.T) {
 	c := config{levels: []int{1, 8, 32}}
 	shapes := c.shapes()
-	if len(shapes) != 10 {
-		t.Fatalf("%d shapes, want 10 (IMDS: 2 kinds × 3 client counts; container: 2 × 2): %v", len(shapes), shapes)
+	if len(shapes) != 12 {
+		t.Fatalf("%d shapes, want 12 (2 endpoints × 2 kinds × 3 client counts): %v", len(shapes), shapes)
 	}
 	if s := shapes[0]; s.container || !s.fresh || s.n != 1 {
 		t.Errorf("the report begins with %+v, want IMDS new connections at 1 client", s)
