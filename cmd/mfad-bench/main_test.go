@@ -61,6 +61,12 @@ func TestSmallRun(t *testing.T) {
 	if strings.Contains(text, "container endpoint, new connection per sequence, 1 clients") {
 		t.Errorf("report has the container endpoint at one client:\n%s", text)
 	}
+	// Every start-up round started every command, and the bare server.
+	for _, starts := range [][]time.Duration{rep.startup, rep.startupCA, rep.serveStart, rep.bareStart} {
+		if len(starts) != 2 {
+			t.Errorf("%d starts timed, want one per round (2): %v", len(starts), starts)
+		}
+	}
 	if rep.allocsErr != "" || rep.allocs == 0 {
 		t.Errorf("handler allocations: %v %s", rep.allocs, rep.allocsErr)
 	}
@@ -185,5 +191,40 @@ func TestKeptAliveFirst(t *testing.T) {
 	}
 	if len(seen) != len(shapes) {
 		t.Errorf("%d of %d shapes run", len(seen), len(shapes))
+	}
+}
+
+// TestReportWithoutLoads: a run whose -loads and -concurrency leave no
+// shape (the container endpoint at one client, used to time start-up
+// alone) still reports start-up, memory and the targets.
+func TestReportWithoutLoads(t *testing.T) {
+	rep := &report{duration: time.Second, reps: 3, turn: 500 * time.Millisecond, startup: []time.Duration{5 * time.Millisecond}}
+	text := rep.markdown()
+	for _, want := range []string{"for 1s, 3 times", "exec to the first credential document", "## Targets"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("report lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+// TestSpread: start-up rounds are dealt out over the run, every one of
+// them, none more than one apart from another slot's, and all at once
+// when there is no load shape to spread them over.
+func TestSpread(t *testing.T) {
+	for _, c := range []struct{ n, slots int }{{10, 11}, {10, 7}, {2, 7}, {30, 1}, {0, 4}, {7, 3}} {
+		counts := spread(c.n, c.slots)
+		if len(counts) != c.slots {
+			t.Fatalf("spread(%d, %d) = %v: want %d slots", c.n, c.slots, counts, c.slots)
+		}
+		sum := 0
+		for _, k := range counts {
+			sum += k
+			if k < c.n/c.slots || k > (c.n+c.slots-1)/c.slots {
+				t.Errorf("spread(%d, %d) = %v: a slot holds %d", c.n, c.slots, counts, k)
+			}
+		}
+		if sum != c.n {
+			t.Errorf("spread(%d, %d) = %v: %d rounds, want %d", c.n, c.slots, counts, sum, c.n)
+		}
 	}
 }

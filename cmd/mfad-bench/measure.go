@@ -38,6 +38,7 @@ type report struct {
 	machine    string
 	build      string
 	duration   time.Duration
+	reps       int           // repetitions of each load shape
 	turn       time.Duration // the longest turn of one server (config.slice, evened out)
 	rows       []row
 	startup    []time.Duration // the login service's command, exec to the first credential document
@@ -77,9 +78,14 @@ type bench struct {
 	daemon string // mfad-daemon beside bin, or "" when there is none
 	home   string
 	env    []string
-	sts    *ststest.Server
-	user   ststest.User
-	step   time.Duration // the fake STS's clock offset, for fresh codes
+	// startEnv gives the daemons whose start-up is timed a runtime
+	// directory of their own: they start while the load's daemon serves,
+	// and a daemon's socket, and its sessions' entry in the kernel's
+	// keyring, go by that directory.
+	startEnv []string
+	sts      *ststest.Server
+	user     ststest.User
+	step     time.Duration // the fake STS's clock offset, for fresh codes
 }
 
 // profileTag is serve.ProfileTag (not imported: the peers run from this
@@ -97,12 +103,14 @@ func newBench(bin string, profiling bool) (*bench, error) {
 	if err != nil {
 		return nil, err
 	}
-	run := filepath.Join(home, "run")
-	if err := os.Mkdir(run, 0o700); err != nil {
-		return nil, err
+	run, startRun := filepath.Join(home, "run"), filepath.Join(home, "run-start")
+	for _, dir := range []string{run, startRun} {
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			return nil, err
+		}
 	}
 	user := ststest.NewUser("123456789012", "bench")
-	b := &bench{bin: bin, home: home, user: user, sts: ststest.NewServer(user)}
+	b := &bench{bin: bin, home: home, user: user, sts: ststest.NewServer(user), startEnv: []string{"XDG_RUNTIME_DIR=" + startRun}}
 	cfg := filepath.Join(home, "config")
 	if err := os.WriteFile(cfg, []byte("[default]\nregion = eu-west-1\nmfa_serial = "+user.MFASerial+"\n"), 0o600); err != nil {
 		return nil, err
@@ -135,22 +143,36 @@ func newBench(bin string, profiling bool) (*bench, error) {
 }
 
 // unlock stores the user's keys and unlocks the session times (the
-// first starts it, the others renew it), with how long each unlock took.
-// The session stays in the keyrings: each daemon started after restores it.
+// first starts it, the others renew it), with how long each unlock took,
+// then once more for the start-up rounds' runtime directory (startEnv).
+// The session stays in the keyrings: each daemon started after restores
+// it, from the kernel's keyring, as at a restart.
 func (b *bench) unlock(times int) ([]time.Duration, error) {
 	add := exec.Command(b.bin, "add", "--env", "default")
 	add.Env = append(slices.Clone(b.env), "AWS_ACCESS_KEY_ID="+b.user.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+b.user.SecretAccessKey)
 	if out, err := add.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("mfad add: %v: %s", err, out)
 	}
-	d, _, err := b.start([]string{b.bin, "serve"}, false, nil)
+	took, err := b.unlockIn(nil, times)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := b.unlockIn(b.startEnv, 1); err != nil {
+		return nil, err
+	}
+	return took, nil
+}
+
+// unlockIn starts a daemon with extra environment and unlocks it times.
+func (b *bench) unlockIn(extra []string, times int) ([]time.Duration, error) {
+	d, _, err := b.start([]string{b.bin, "serve"}, false, nil, extra...)
 	if err != nil {
 		return nil, err
 	}
 	defer d.stop()
 	var took []time.Duration
 	for range times {
-		_, t, err := b.mfad("unlock", "--renew", "--code", b.freshCode())
+		_, t, err := b.mfadIn(extra, "unlock", "--renew", "--code", b.freshCode())
 		if err != nil {
 			return nil, err
 		}
@@ -179,8 +201,13 @@ func (b *bench) close() {
 }
 
 func (b *bench) mfad(args ...string) (string, time.Duration, error) {
+	return b.mfadIn(nil, args...)
+}
+
+// mfadIn runs mfad with extra environment, with how long it took.
+func (b *bench) mfadIn(extra []string, args ...string) (string, time.Duration, error) {
 	cmd := exec.Command(b.bin, args...)
-	cmd.Env = b.env
+	cmd.Env = append(slices.Clone(b.env), extra...)
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	took := time.Since(start)
@@ -301,49 +328,24 @@ func measure(ctx context.Context, c config) (*report, error) {
 		return nil, err
 	}
 	defer b.close()
-	rep := &report{machine: machine(), duration: c.duration, turn: c.duration / time.Duration(c.rounds()), peers: map[string]memory{}, build: "release (CGO_ENABLED=0 -trimpath -ldflags='-s -w')"}
+	rep := &report{machine: machine(), duration: c.duration, reps: c.reps, turn: c.duration / time.Duration(c.rounds()), peers: map[string]memory{}, build: "release (CGO_ENABLED=0 -trimpath -ldflags='-s -w')"}
 	if c.cpuProfile != "" {
 		rep.build = "release with -tags " + profileTag + ", for -cpuprofile (it links runtime/pprof, which turns heap profiling on: not the figures of a release)"
 	}
 	if c.mfad != "" {
 		rep.build = c.mfad
 	}
-	byHand := []string{b.bin, "serve"}
 	rep.startCmd = strings.Join(b.serviceCommand(), " ")
 	rep.startCmd = strings.ReplaceAll(rep.startCmd, filepath.Dir(b.bin)+"/", "")
 	if rep.unlock, err = b.unlock(min(c.runs, 5)); err != nil {
 		return nil, err
 	}
 
-	// The session is in the keyring now: each start restores it.
-	bundle, err := writeCABundle(b.home)
-	if err != nil {
-		return nil, err
-	}
-	for range c.runs {
-		for _, run := range []struct {
-			command []string
-			extra   []string
-			into    *[]time.Duration
-		}{
-			{b.serviceCommand(), nil, &rep.startup},
-			{b.serviceCommand(), []string{"AWS_CA_BUNDLE=" + bundle}, &rep.startupCA},
-			{byHand, nil, &rep.serveStart},
-		} {
-			d, took, err := b.start(run.command, true, nil, run.extra...)
-			if err != nil {
-				return nil, err
-			}
-			*run.into = append(*run.into, took)
-			d.stop()
-		}
-	}
-
 	var serveArgs []string
 	if c.cpuProfile != "" {
 		serveArgs = []string{"--cpuprofile", c.cpuProfile}
 	}
-	d, _, err := b.start(byHand, true, serveArgs)
+	d, _, err := b.start([]string{b.bin, "serve"}, true, serveArgs)
 	if err != nil {
 		return nil, err
 	}
@@ -382,21 +384,12 @@ func measure(ctx context.Context, c config) (*report, error) {
 	os.WriteFile(containerDoc, dc.body, 0o600)
 	dc.close()
 
-	// For scale: how long the plainest Go server takes to answer here.
-	for range c.runs {
-		start := time.Now()
-		p, err := startPeer("bare", imdsDoc, containerDoc, "", 1)
-		if err != nil {
-			return nil, err
-		}
-		probe := &client{e: endpoint{addr: p.addrs[0]}}
-		if err := probe.sequence(); err != nil {
-			return nil, fmt.Errorf("bare server: %w", err)
-		}
-		rep.bareStart = append(rep.bareStart, time.Since(start))
-		probe.close()
-		p.stop()
+	bundle, err := writeCABundle(b.home)
+	if err != nil {
+		return nil, err
 	}
+	startRound := func() error { return b.startRound(rep, bundle, imdsDoc, containerDoc) }
+
 	bare, err := startPeer("bare", imdsDoc, containerDoc, c.cpuProfile, 1)
 	if err != nil {
 		return nil, err
@@ -442,7 +435,14 @@ func measure(ctx context.Context, c config) (*report, error) {
 	// run leaves it out at one.
 	shapes := slices.DeleteFunc(c.shapes(), func(s shape) bool { return s.container && s.n == 1 })
 	rep.rows = make([]row, len(shapes))
-	for _, i := range keptAliveFirst(shapes) {
+	order := keptAliveFirst(shapes)
+	rounds := spread(c.runs, len(order)+1)
+	for k, i := range order {
+		for range rounds[k] {
+			if err := startRound(); err != nil {
+				return nil, err
+			}
+		}
 		s := shapes[i]
 		servers := imdsServers
 		switch {
@@ -452,6 +452,11 @@ func measure(ctx context.Context, c config) (*report, error) {
 			servers = append(slices.Clone(servers), mockServer)
 		}
 		rep.rows[i] = loadRows(c, s.container, s.fresh, s.n, servers)
+	}
+	for range rounds[len(order)] {
+		if err := startRound(); err != nil {
+			return nil, err
+		}
 	}
 	for _, r := range rep.rows {
 		for _, results := range r.reps {
@@ -466,6 +471,57 @@ func measure(ctx context.Context, c config) (*report, error) {
 	rep.allocs, rep.allocsErr = handlerAllocs()
 	rep.cliMfad, rep.cliEnv, rep.cliSkipped = clientView(b, d, c.runs)
 	return rep, nil
+}
+
+// startRound starts, once each, what the login service runs (with and
+// without a CA bundle) and `mfad serve` by hand, each restoring its
+// session from the kernel's keyring as at a restart, and, for scale, the
+// bare server; it records how long each took from exec to its first
+// credential document.
+func (b *bench) startRound(rep *report, bundle, imdsDoc, containerDoc string) error {
+	for _, run := range []struct {
+		command []string
+		extra   []string
+		into    *[]time.Duration
+	}{
+		{b.serviceCommand(), nil, &rep.startup},
+		{b.serviceCommand(), []string{"AWS_CA_BUNDLE=" + bundle}, &rep.startupCA},
+		{[]string{b.bin, "serve"}, nil, &rep.serveStart},
+	} {
+		d, took, err := b.start(run.command, true, nil, append(slices.Clone(b.startEnv), run.extra...)...)
+		if err != nil {
+			return err
+		}
+		*run.into = append(*run.into, took)
+		d.stop()
+	}
+	start := time.Now()
+	p, err := startPeer("bare", imdsDoc, containerDoc, "", 1)
+	if err != nil {
+		return err
+	}
+	defer p.stop()
+	probe := &client{e: endpoint{addr: p.addrs[0]}}
+	defer probe.close()
+	if err := probe.sequence(); err != nil {
+		return fmt.Errorf("bare server: %w", err)
+	}
+	rep.bareStart = append(rep.bareStart, time.Since(start))
+	return nil
+}
+
+// spread deals n rounds out over slots as evenly as it can, in order: how
+// many go in each. Start-up is timed in rounds spread over the whole run
+// (before each load shape, and after the last), not all at its beginning:
+// this machine's speed drifts over minutes (the bare server's start took
+// 2.8–4.7 ms from one run's beginning to another's), and a median of
+// starts all made in one minute is that minute's.
+func spread(n, slots int) []int {
+	counts := make([]int, slots)
+	for i := range counts {
+		counts[i] = n*(i+1)/slots - n*i/slots
+	}
+	return counts
 }
 
 // shape is one load shape at one number of clients.

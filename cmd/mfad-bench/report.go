@@ -105,7 +105,7 @@ func (r *report) markdown() string {
 		"An IMDS sequence is what an SDK does: PUT the token, GET the role list, GET the credentials (aws-vault has no token path: after the PUT's 404 its clients go on without one, as SDKs do); "+
 		"a container sequence is one GET with the Authorization header. "+
 		"bare is net/http's ServeMux answering fixed bodies and checking nothing; aws-vault is a stand-in doing per request what aws-vault's EC2 and ECS servers do; "+
-		"ec2-metadata-mock is amazon-ec2-metadata-mock v1.13.0, at one client only (it fails with concurrent map access at two or more).\n", r.duration, len(r.rows[0].reps), r.turn)
+		"ec2-metadata-mock is amazon-ec2-metadata-mock v1.13.0, at one client only (it fails with concurrent map access at two or more).\n", r.duration, r.reps, r.turn)
 
 	b.WriteString("\n## Credential fetches\n\n| load | mfad seq/s | ÷ bare | ÷ aws-vault | ÷ ec2-metadata-mock | mfad CPU/seq | ÷ bare | mfad p99 | ÷ bare |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, row := range r.rows {
@@ -134,11 +134,13 @@ func (r *report) markdown() string {
 		}
 	}
 
-	fmt.Fprintf(&b, "\n## Start-up, commands and memory\n\n| measure | median | min | max |\n|---|---:|---:|---:|\n")
+	fmt.Fprintf(&b, "\n## Start-up, commands and memory\n\n"+
+		"Start-up is timed in %d rounds spread over the run (before each load shape, and after the last), each starting every command below once and the bare server: a median of starts made all in one minute would be that minute's on a machine whose speed drifts.\n\n"+
+		"| measure | median | min | max |\n|---|---:|---:|---:|\n", len(r.startup))
 	for _, m := range []struct {
 		name string
 		ds   []time.Duration
-	}{{"`" + r.startCmd + "` (what the login service runs) exec to the first credential document (session restored from the file keyring)", r.startup},
+	}{{"`" + r.startCmd + "` (what the login service runs) exec to the first credential document (session restored as at a restart: from the kernel's keyring; the file keyring opens once serving)", r.startup},
 		{"the same with AWS_CA_BUNDLE set (150 certificates)", r.startupCA},
 		{"`mfad serve` by hand (it hands over to mfad-daemon), the same", r.serveStart},
 		{"for scale: the bare net/http server, exec to its first credential document", r.bareStart},
