@@ -61,11 +61,16 @@ func TestSmallRun(t *testing.T) {
 	if strings.Contains(text, "container endpoint, new connection per sequence, 1 clients") {
 		t.Errorf("report has the container endpoint at one client:\n%s", text)
 	}
-	// Every start-up round started every command, and the bare server.
+	// Every start-up round started every command, and the bare server;
+	// the rounds were spread over the load shapes, the last after them
+	// all, not made all at once.
 	for _, starts := range [][]time.Duration{rep.startup, rep.startupCA, rep.serveStart, rep.bareStart} {
 		if len(starts) != 2 {
 			t.Errorf("%d starts timed, want one per round (2): %v", len(starts), starts)
 		}
+	}
+	if after := rep.startAfter; len(after) != 2 || after[0] == after[1] || after[1] != len(rep.rows) {
+		t.Errorf("start-up rounds came after %v of the %d load shapes: want two apart, the last after all", after, len(rep.rows))
 	}
 	if rep.allocsErr != "" || rep.allocs == 0 {
 		t.Errorf("handler allocations: %v %s", rep.allocs, rep.allocsErr)

@@ -46,6 +46,7 @@ type report struct {
 	serveStart []time.Duration // `mfad serve` by hand, which hands over to mfad-daemon
 	startCmd   string          // what startup ran
 	bareStart  []time.Duration // the bare server, exec to its first answer
+	startAfter []int           // for each start-up round, how many load shapes had run before it
 	status     []time.Duration // `mfad status` wall time
 	unlock     []time.Duration // `mfad unlock --code` wall time
 	idle       memory          // the daemon after unlock, idle
@@ -388,7 +389,11 @@ func measure(ctx context.Context, c config) (*report, error) {
 	if err != nil {
 		return nil, err
 	}
-	startRound := func() error { return b.startRound(rep, bundle, imdsDoc, containerDoc) }
+	shapesRun := 0
+	startRound := func() error {
+		rep.startAfter = append(rep.startAfter, shapesRun)
+		return b.startRound(rep, bundle, imdsDoc, containerDoc)
+	}
 
 	bare, err := startPeer("bare", imdsDoc, containerDoc, c.cpuProfile, 1)
 	if err != nil {
@@ -452,6 +457,7 @@ func measure(ctx context.Context, c config) (*report, error) {
 			servers = append(slices.Clone(servers), mockServer)
 		}
 		rep.rows[i] = loadRows(c, s.container, s.fresh, s.n, servers)
+		shapesRun++
 	}
 	for range rounds[len(order)] {
 		if err := startRound(); err != nil {
