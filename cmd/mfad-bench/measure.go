@@ -390,9 +390,14 @@ func measure(ctx context.Context, c config) (*report, error) {
 		return nil, err
 	}
 	shapesRun := 0
-	startRound := func() error {
-		rep.startAfter = append(rep.startAfter, shapesRun)
-		return b.startRound(rep, bundle, imdsDoc, containerDoc)
+	startRounds := func(n int) error {
+		for range n {
+			rep.startAfter = append(rep.startAfter, shapesRun)
+			if err := b.startRound(rep, bundle, imdsDoc, containerDoc); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 
 	bare, err := startPeer("bare", imdsDoc, containerDoc, c.cpuProfile, 1)
@@ -443,10 +448,8 @@ func measure(ctx context.Context, c config) (*report, error) {
 	order := keptAliveFirst(shapes)
 	rounds := spread(c.runs, len(order)+1)
 	for k, i := range order {
-		for range rounds[k] {
-			if err := startRound(); err != nil {
-				return nil, err
-			}
+		if err := startRounds(rounds[k]); err != nil {
+			return nil, err
 		}
 		s := shapes[i]
 		servers := imdsServers
@@ -459,10 +462,8 @@ func measure(ctx context.Context, c config) (*report, error) {
 		rep.rows[i] = loadRows(c, s.container, s.fresh, s.n, servers)
 		shapesRun++
 	}
-	for range rounds[len(order)] {
-		if err := startRound(); err != nil {
-			return nil, err
-		}
+	if err := startRounds(rounds[len(order)]); err != nil {
+		return nil, err
 	}
 	for _, r := range rep.rows {
 		for _, results := range r.reps {
