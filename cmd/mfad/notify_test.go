@@ -40,7 +40,13 @@ func TestLockedRequestNotifiesAndRunsMFAProcess(t *testing.T) {
 	writeFile(t, filepath.Join(w.home, "aws-config"), "[default]\nregion = eu-west-1\nmfa_serial = "+w.user.MFASerial+
 		"\nmfa_process = (env | grep MFAD_FILE_PASSPHRASE >> "+leaked+" || true) && oathtool --totp -b "+w.user.Seed+"\n")
 
-	d, logs := w.serveLogged()
+	d, logs := w.serveLogged("--log-level", "debug")
+	// Asked while the daemon still opens its file keyring, the request
+	// would wait for that (daemon.restoreWait), the SDK would give up on
+	// it after half a second and ask again, and on a machine slow enough
+	// mfa_process would have unlocked by then: the first answer this test
+	// is about is the one given at once.
+	logs.waitFor(t, `msg="keyring opened with the passphrase from the environment"`)
 	if _, _, _, _, err := w.sdkCredentials(d.endpoint); err == nil || !strings.Contains(err.Error(), "locked") {
 		t.Fatalf("first request: %v, want locked", err)
 	}
